@@ -1,0 +1,264 @@
+// The byte layout of a multiprocess .db file, shared with Python's prometheus_client >= 0.18.
+// This module is the only place that knows offsets, padding and how a key is spelled.
+
+/** Bytes before the first entry: int32 `used`, then 4 bytes of padding. */
+export const HEADER_BYTES = 8;
+/** A new file's size; it doubles whenever an entry does not fit. */
+export const INITIAL_FILE_BYTES = 1 << 16;
+/** value (float64) + timestamp (float64) after each key. */
+export const VALUE_BYTES = 16;
+/** Keys longer than this are refused on write and treated as corruption on read. */
+export const MAX_KEY_BYTES = 1 << 20;
+/** A file larger than this is refused by readers: no size read from a file is trusted past it. */
+export const MAX_FILE_BYTES = 1 << 30;
+
+/** Padding after a key so that (4 + keyLength + padding) % 8 == 0, always at least one space. */
+export function keyPadding(keyByteLength: number): number {
+  return 8 - ((keyByteLength + 4) % 8);
+}
+
+/** Size of a whole entry: length prefix, key, padding, value and timestamp. */
+export function entryBytes(keyByteLength: number): number {
+  return 4 + keyByteLength + keyPadding(keyByteLength) + VALUE_BYTES;
+}
+
+/**
+ * Writes a whole new entry (value and timestamp zero) at `position` and returns the offset of its
+ * value. The caller advances `used` only after this returns, so readers never see half an entry.
+ */
+export function writeEntry(target: Buffer, position: number, encodedKey: Buffer): number {
+  const padding = keyPadding(encodedKey.length);
+  target.writeInt32LE(encodedKey.length, position);
+  encodedKey.copy(target, position + 4);
+  const valueOffset = position + 4 + encodedKey.length + padding;
+  target.fill(0x20, position + 4 + encodedKey.length, valueOffset);
+  target.fill(0, valueOffset, valueOffset + VALUE_BYTES);
+  return valueOffset;
+}
+
+/** One entry as found in a file. */
+export interface RawEntry {
+  key: string;
+  /** Byte offset of the value; the timestamp follows it. */
+  valueOffset: number;
+}
+
+/** Why a file (or the rest of it) could not be read. */
+export class FileFormatError extends Error {
+  constructor(
+    message: string,
+    /** Offset of the first byte that could not be read as an entry. */
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'FileFormatError';
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses the entries in bytes [from, used) of `data`. Stops with a FileFormatError at the first
+ * entry that is not whole and valid, handing back the entries read before it, so a caller can keep
+ * them. `data` must hold at least `used` bytes.
+ */
+export function parseEntries(
+  data: Uint8Array,
+  from: number,
+  used: number,
+): { entries: RawEntry[]; end: number; error?: FileFormatError } {
+  const entries: RawEntry[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let position = from;
+  while (position < used) {
+    if (position + 4 > used) {
+      return { entries, end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
+    }
+    const keyLength = view.getInt32(position, true);
+    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) {
+      return { entries, end: position, error: new FileFormatError(`bad key length ${keyLength} at ${position}`, position) };
+    }
+    const valueOffset = position + 4 + keyLength + keyPadding(keyLength);
+    if (valueOffset + VALUE_BYTES > used) {
+      return { entries, end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
+    }
+    let key: string;
+    try {
+      key = strictUtf8.decode(data.subarray(position + 4, position + 4 + keyLength));
+    } catch {
+      return { entries, end: position, error: new FileFormatError(`key at ${position} is not valid UTF-8`, position) };
+    }
+    entries.push({ key, valueOffset });
+    position = valueOffset + VALUE_BYTES;
+  }
+  return { entries, end: position };
+}
+
+// ---- keys ----------------------------------------------------------------------------------
+
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const SHORT_ESCAPES: Record<number, string> = {
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0x08: '\\b',
+  0x0c: '\\f',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+};
+
+/** A JSON string literal exactly as Python's json.dumps(ensure_ascii=True) writes it. */
+export function pythonJsonString(text: string): string {
+  if (PLAIN_ASCII.test(text)) return `"${text}"`;
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x20 && unit <= 0x7e && unit !== 0x22 && unit !== 0x5c) {
+      out += text[i];
+    } else {
+      // UTF-16 code units map one to one onto Python's escapes, surrogate pairs included.
+      out += SHORT_ESCAPES[unit] ?? `\\u${unit.toString(16).padStart(4, '0')}`;
+    }
+  }
+  return `${out}"`;
+}
+
+/**
+ * The key of one sample: `json.dumps([metricName, sampleName, labels, help], sort_keys=True)`.
+ * Label names are sorted; the same operations in Python and Node give the same bytes.
+ */
+export function encodeKey(
+  metricName: string,
+  sampleName: string,
+  labels: Readonly<Record<string, string>>,
+  help: string,
+): string {
+  const names = Object.keys(labels).sort();
+  let labelJson = '{';
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) labelJson += ', ';
+    labelJson += `${pythonJsonString(names[i])}: ${pythonJsonString(labels[names[i]])}`;
+  }
+  labelJson += '}';
+  return `[${pythonJsonString(metricName)}, ${pythonJsonString(sampleName)}, ${labelJson}, ${pythonJsonString(help)}]`;
+}
+
+/** A key taken apart. Throws (SyntaxError or FileFormatError) when it is not a well-formed key. */
+export interface DecodedKey {
+  metricName: string;
+  sampleName: string;
+  labels: Record<string, string>;
+  help: string;
+}
+
+export function decodeKey(key: string): DecodedKey {
+  const parsed: unknown = JSON.parse(key);
+  if (!Array.isArray(parsed) || parsed.length !== 4) throw new FileFormatError('key is not a 4-element JSON array', 0);
+  const [metricName, sampleName, labels, help] = parsed as unknown[];
+  if (typeof metricName !== 'string' || typeof sampleName !== 'string' || typeof help !== 'string') {
+    throw new FileFormatError('key names or help are not strings', 0);
+  }
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+    throw new FileFormatError('key labels are not an object', 0);
+  }
+  const labelRecord: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new FileFormatError(`label "${name}" is not a string`, 0);
+    labelRecord[name] = value;
+  }
+  return { metricName, sampleName, labels: labelRecord, help };
+}
+
+// ---- floats as Python spells them -------------------------------------------------------------
+
+/** Python's repr() of a float: shortest round-trip digits, ".0" on integers, exponent past 1e16. */
+export function pythonFloatRepr(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const sign = value < 0 ? '-' : '';
+  // toExponential() with no argument gives the shortest digits that round-trip, as repr does.
+  const [mantissa, exponentText] = Math.abs(value).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const exponent = Number(exponentText);
+  const pointPosition = exponent + 1;
+  if (pointPosition < -3 || pointPosition > 16) {
+    const fraction = digits.length > 1 ? `.${digits.slice(1)}` : '';
+    const exponentSign = exponent < 0 ? '-' : '+';
+    return `${sign}${digits[0]}${fraction}e${exponentSign}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  if (pointPosition <= 0) return `${sign}0.${'0'.repeat(-pointPosition)}${digits}`;
+  if (pointPosition >= digits.length) return `${sign}${digits}${'0'.repeat(pointPosition - digits.length)}.0`;
+  return `${sign}${digits.slice(0, pointPosition)}.${digits.slice(pointPosition)}`;
+}
+
+/**
+ * A bucket bound or quantile as Python's floatToGoString spells it in keys and labels:
+ * `+Inf`, `1.0`, `0.005`, and Go's exponent form for large positive values (`1.0e+06`).
+ */
+export function floatToGoString(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  if (Number.isNaN(value)) return 'NaN';
+  const repr = pythonFloatRepr(value);
+  const dot = repr.indexOf('.');
+  if (value > 0 && dot > 6) {
+    const mantissa = `${repr[0]}.${repr.slice(1, dot)}${repr.slice(dot + 1)}`.replace(/[0.]+$/, '');
+    return `${mantissa}e+0${dot - 1}`;
+  }
+  return repr;
+}
+
+// ---- file names -------------------------------------------------------------------------------
+
+export const GAUGE_MODES = [
+  'all',
+  'liveall',
+  'sum',
+  'livesum',
+  'max',
+  'livemax',
+  'min',
+  'livemin',
+  'mostrecent',
+  'livemostrecent',
+] as const;
+export type GaugeMode = (typeof GAUGE_MODES)[number];
+export const FILE_TYPES = ['counter', 'gauge', 'histogram', 'summary'] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
+/** What a file's name says: its type, gauge mode and owner (`PID` or `PID-THREADID`). */
+export interface FileName {
+  type: FileType;
+  mode?: GaugeMode;
+  /** The owner as written in the name: `123`, or `123-4` for a worker thread. */
+  owner: string;
+  pid: number;
+}
+
+/** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
+export function fileNameFor(type: FileType, owner: string, mode?: GaugeMode): string {
+  return type === 'gauge' ? `gauge_${mode ?? 'all'}_${owner}.db` : `${type}_${owner}.db`;
+}
+
+/** The owner string of this process or thread, as used in file names. */
+export function ownerFor(pid: number, threadId: number): string {
+  return threadId === 0 ? String(pid) : `${pid}-${threadId}`;
+}
+
+const FILE_NAME = /^(counter|histogram|summary|gauge_([a-z]+))_((\d+)(?:-\d+)?)\.db$/;
+
+/** Parses a file name, or returns undefined for a name this format does not produce. */
+export function parseFileName(name: string): FileName | undefined {
+  const match = FILE_NAME.exec(name);
+  if (!match) return undefined;
+  const pid = Number(match[4]);
+  if (!Number.isSafeInteger(pid)) return undefined;
+  if (match[2] !== undefined) {
+    const mode = match[2] as GaugeMode;
+    if (!GAUGE_MODES.includes(mode)) return undefined;
+    return { type: 'gauge', mode, owner: match[3], pid };
+  }
+  return { type: match[1] as FileType, owner: match[3], pid };
+}
