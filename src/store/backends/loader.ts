@@ -1,0 +1,77 @@
+// Chooses a backend and opens files with it: the native mmap addon when it loads (prebuilt or
+// built at install by node-gyp-build), else the pure-JS pwrite fallback after one warning.
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+import type { BackendKind, MetricFile } from '../mmap-file';
+import { MemoryFile } from './memory';
+import { NativeFile } from './native';
+import { PwriteFile } from './pwrite';
+
+/** What the addon in native/ exports. */
+export interface MmapAddon {
+  /** Maps bytes [0, length) of the open file `fd` read-write and shared; `path` is for errors. */
+  map(fd: number, length: number, path: string): ArrayBuffer;
+}
+
+export const BACKEND_ENV = 'PM2_PROM_MULTIPROC_BACKEND';
+// src/store/backends and dist/store/backends are both three levels below the package root.
+const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
+
+let addonLoad: { addon: MmapAddon } | { error: Error } | undefined;
+let fallbackWarned = false;
+
+/** The addon, loaded once; throws why it is unavailable. */
+export function loadMmapAddon(): MmapAddon {
+  addonLoad ??= tryLoadAddon();
+  if ('error' in addonLoad) throw addonLoad.error;
+  return addonLoad.addon;
+}
+
+function tryLoadAddon(): { addon: MmapAddon } | { error: Error } {
+  try {
+    const addon = nodeGypBuild(PACKAGE_ROOT) as Partial<MmapAddon> | undefined;
+    if (typeof addon?.map !== 'function') throw new Error('it exports no map()');
+    return { addon: addon as MmapAddon };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { error: new Error(`the native mmap addon could not be loaded: ${reason}`) };
+  }
+}
+
+/**
+ * 'native' when the addon loads, else 'pwrite' after ONE one-line warning on stderr.
+ * PM2_PROM_MULTIPROC_BACKEND=native|pwrite forces a choice (native then fails loudly).
+ */
+export function defaultBackend(): BackendKind {
+  const forced = process.env[BACKEND_ENV];
+  if (forced === 'pwrite') return 'pwrite';
+  if (forced === 'native') {
+    loadMmapAddon();
+    return 'native';
+  }
+  if (forced !== undefined && forced !== '') {
+    throw new Error(`${BACKEND_ENV}="${forced}" is not a backend: use "native" or "pwrite", or unset it`);
+  }
+  try {
+    loadMmapAddon();
+    return 'native';
+  } catch (error) {
+    if (!fallbackWarned) {
+      fallbackWarned = true;
+      process.stderr.write(`pm2-prom-multiproc: ${(error as Error).message}; using the slower pwrite backend\n`);
+    }
+    return 'pwrite';
+  }
+}
+
+/** Opens (creating when absent) the metric file at `filePath` with the given backend. */
+export function openWithBackend(backend: BackendKind, filePath: string, fileMode: number): MetricFile {
+  if (backend === 'memory') return MemoryFile.create();
+  // The format is little-endian and the views over it use the CPU's byte order.
+  if (os.endianness() !== 'LE') {
+    throw new Error(`pm2-prom-multiproc: multiprocess files need a little-endian CPU (this one is ${os.endianness()})`);
+  }
+  return backend === 'native' ? NativeFile.open(filePath, fileMode, loadMmapAddon()) : PwriteFile.open(filePath, fileMode);
+}

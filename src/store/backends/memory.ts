@@ -1,0 +1,23 @@
+// The memory backend: the file layout in a plain in-process buffer, for single-process mode
+// (PROMETHEUS_MULTIPROC_DIR unset). Also the shadow image the pwrite backend writes through.
+
+import { INITIAL_FILE_BYTES } from '../format';
+import { EntryFile } from './entry-file';
+import type { BackendKind } from '../mmap-file';
+
+export class MemoryFile extends EntryFile {
+  readonly backend: BackendKind = 'memory';
+
+  /** A new, empty in-memory file. */
+  static create(): MemoryFile {
+    const file = new MemoryFile('', new ArrayBuffer(INITIAL_FILE_BYTES));
+    file.loadEntries();
+    return file;
+  }
+
+  protected resize(capacity: number): void {
+    const image = new ArrayBuffer(capacity);
+    this.bytes.copy(Buffer.from(image));
+    this.adopt(image);
+  }
+}
