@@ -94,6 +94,31 @@ export function parseEntries(
   return { entries, end: position };
 }
 
+/** Value bytes after each key in files of prometheus_client <= 0.16: a float64, no timestamp. */
+export const LEGACY_VALUE_BYTES = 8;
+
+/**
+ * True when bytes [HEADER_BYTES, used) parse whole as the layout of prometheus_client <= 0.16
+ * (8-byte values, no timestamps). Such a file misaligns under the current layout, so a reader
+ * asks this only after parseEntries failed, to refuse the file by name instead of misreading it.
+ */
+export function matchesLegacyLayout(data: Uint8Array, used: number): boolean {
+  if (used <= HEADER_BYTES || used > data.byteLength) return false;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let position = HEADER_BYTES;
+  while (position < used) {
+    if (position + 4 > used) return false;
+    const keyLength = view.getInt32(position, true);
+    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) return false;
+    const valueOffset = position + 4 + keyLength + keyPadding(keyLength);
+    if (valueOffset + LEGACY_VALUE_BYTES > used) return false;
+    // Keys are JSON arrays in every version: a misaligned read almost never lands on '['.
+    if (data[position + 4] !== 0x5b) return false;
+    position = valueOffset + LEGACY_VALUE_BYTES;
+  }
+  return position === used;
+}
+
 // ---- keys ----------------------------------------------------------------------------------
 
 const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;

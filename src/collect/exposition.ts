@@ -1,0 +1,68 @@
+// Renders merged families as Prometheus text 0.0.4 or OpenMetrics 1.0.
+// Label sets are rendered once per labels object and cached: the collector hands out the same
+// frozen objects scrape after scrape, so a warm render formats only the values.
+
+import type { MetricFamily, Sample } from './types';
+
+export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+const renderedLabels = new WeakMap<object, string>();
+
+function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+/** `{a="x",b="y"}`, or '' without labels: the same in both formats. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  let text = renderedLabels.get(labels);
+  if (text !== undefined) return text;
+  text = '';
+  for (const name in labels) text += `${text === '' ? '{' : ','}${name}="${escapeLabelValue(labels[name])}"`;
+  if (text !== '') text += '}';
+  renderedLabels.set(labels, text);
+  return text;
+}
+
+/** A sample value as both formats spell it: Go's ParseFloat reads JavaScript's spelling. */
+export function formatValue(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? '+Inf' : '-Inf';
+}
+
+function renderSamples(samples: readonly Sample[]): string {
+  let out = '';
+  for (const sample of samples) out += `${sample.name}${labelText(sample.labels)} ${formatValue(sample.value)}\n`;
+  return out;
+}
+
+/** A counter's samples end in `_total` when written by Python or named so in Node. */
+function countsInTotal(family: MetricFamily): boolean {
+  return family.samples.every((sample) => sample.name === `${family.name}_total`);
+}
+
+/** Prometheus text format 0.0.4. */
+export function renderText(families: readonly MetricFamily[]): string {
+  let out = '';
+  for (const family of families) {
+    // Text format names a counter family as its samples: `x_total` (Python does the same).
+    const name = family.type === 'counter' && countsInTotal(family) ? `${family.name}_total` : family.name;
+    const help = family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+    out += `# HELP ${name} ${help}\n# TYPE ${name} ${family.type}\n${renderSamples(family.samples)}`;
+  }
+  return out;
+}
+
+/** OpenMetrics 1.0 text, ending in `# EOF`. */
+export function renderOpenMetrics(families: readonly MetricFamily[]): string {
+  let out = '';
+  for (const family of families) {
+    // OpenMetrics counters must expose `_total` samples; one named otherwise is typed unknown
+    // rather than renamed, so its series keeps the name it has in the text format.
+    const type = family.type === 'counter' && !countsInTotal(family) ? 'unknown' : family.type;
+    const help = family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+    out += `# HELP ${family.name} ${help}\n# TYPE ${family.name} ${type}\n${renderSamples(family.samples)}`;
+  }
+  return `${out}# EOF\n`;
+}

@@ -1,0 +1,348 @@
+// Merges the entries of many per-process files exactly as Python's MultiProcessCollector does
+// (counters and summaries summed, gauges by mode, histogram buckets summed then made cumulative).
+// Keys are resolved once to a series index; a scrape then only folds numbers into typed arrays.
+
+import { decodeKey, floatToGoString } from '../store/format';
+import type { DecodedKey, FileType, GaugeMode } from '../store/format';
+import type { MetricFamily, MetricType, Sample } from './types';
+
+/** Where entries come from: what the file's name says. */
+export interface EntrySource {
+  type: FileType;
+  mode: GaugeMode | undefined;
+  /** `PID` or `PID-THREADID`: the `pid` label of `all` and `liveall` gauges. */
+  owner: string;
+}
+
+const SUM = 0;
+const MIN = 1;
+const MAX = 2;
+const MOST_RECENT = 3;
+/** `all`/`liveall`: one series per pid, so the only value a series gets is its file's. */
+const LAST = 4;
+
+function reductionOf(type: FileType, mode: GaugeMode | undefined): number {
+  if (type !== 'gauge') return SUM;
+  switch (mode) {
+    case 'min':
+    case 'livemin':
+      return MIN;
+    case 'max':
+    case 'livemax':
+      return MAX;
+    case 'sum':
+    case 'livesum':
+      return SUM;
+    case 'mostrecent':
+    case 'livemostrecent':
+      return MOST_RECENT;
+    default:
+      return LAST;
+  }
+}
+
+function describe(type: FileType, mode: GaugeMode | undefined): string {
+  return type === 'gauge' ? `gauge (mode ${mode ?? 'all'})` : type;
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** A key taken apart and checked, so that nothing in it can break the exposition. */
+function checkedKey(key: string): DecodedKey | string {
+  let decoded: DecodedKey;
+  try {
+    decoded = decodeKey(key);
+  } catch (error) {
+    return `key ${abbreviate(key)} is not a valid key (${(error as Error).message})`;
+  }
+  if (!METRIC_NAME.test(decoded.metricName)) return `metric name ${JSON.stringify(decoded.metricName)} is invalid`;
+  if (!METRIC_NAME.test(decoded.sampleName)) {
+    return `metric "${decoded.metricName}": sample name ${JSON.stringify(decoded.sampleName)} is invalid`;
+  }
+  for (const name of Object.keys(decoded.labels)) {
+    if (!LABEL_NAME.test(name)) return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is invalid`;
+  }
+  return decoded;
+}
+
+function abbreviate(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+}
+
+/** Python's float() of an `le` label, or undefined where Python would raise (or give nan). */
+function parseBound(text: string): number | undefined {
+  const trimmed = text.trim().toLowerCase();
+  if (/^[+]?(inf|infinity)$/.test(trimmed)) return Infinity;
+  if (/^-(inf|infinity)$/.test(trimmed)) return -Infinity;
+  if (!/^[+-]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)(e[+-]?\d+)?$/.test(trimmed)) return undefined;
+  const value = Number(trimmed.replace(/_/g, ''));
+  return Number.isNaN(value) ? undefined : value;
+}
+
+/** One label set of a family: its histogram buckets (by bound) and its other series. */
+interface SeriesGroup {
+  labels: Readonly<Record<string, string>>;
+  bucketBounds: number[];
+  bucketSeries: number[];
+  bucketsSorted: boolean;
+  plainSeries: number[];
+  plainByName: Map<string, number>;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: FileType;
+  mode: GaugeMode | undefined;
+  reduction: number;
+  groups: SeriesGroup[];
+  groupsByLabels: Map<string, SeriesGroup>;
+}
+
+/**
+ * The series table of a directory. `resolve` maps an entry's key to a series (or a problem);
+ * per scrape: `beginScrape`, `accumulate` for every file, then `families`.
+ */
+export class SampleMerger {
+  private readonly familiesByName = new Map<string, Family>();
+  private familyOrder: Family[] | undefined;
+  private readonly decodedKeys = new Map<string, DecodedKey | string>();
+  private readonly resolvedBySource = new Map<string, Map<string, number | string>>();
+  private size = 0;
+  private reductions = new Uint8Array(256);
+  private values = new Float64Array(256);
+  private stamps = new Float64Array(256);
+  private seen = new Uint8Array(256);
+  private readonly sampleNames: string[] = [];
+  private readonly sampleLabels: Readonly<Record<string, string>>[] = [];
+
+  /** Series known, including those no file holds any more. */
+  get seriesCount(): number {
+    return this.size;
+  }
+
+  /** The series index of an entry, or a problem saying why the entry is skipped. */
+  resolve(source: EntrySource, key: string): number | string {
+    const perPid = source.type === 'gauge' && reductionOf(source.type, source.mode) === LAST;
+    const sourceKey = perPid ? `gauge_${source.mode ?? 'all'}_${source.owner}` : `${source.type}_${source.mode ?? ''}`;
+    let resolved = this.resolvedBySource.get(sourceKey);
+    if (resolved === undefined) {
+      resolved = new Map();
+      this.resolvedBySource.set(sourceKey, resolved);
+    }
+    let target = resolved.get(key);
+    if (target === undefined) {
+      target = this.resolveNew(source, key, perPid);
+      resolved.set(key, target);
+    }
+    return target;
+  }
+
+  private resolveNew(source: EntrySource, key: string, perPid: boolean): number | string {
+    let decoded = this.decodedKeys.get(key);
+    if (decoded === undefined) {
+      decoded = checkedKey(key);
+      this.decodedKeys.set(key, decoded);
+    }
+    if (typeof decoded === 'string') return decoded;
+    const family = this.familyFor(decoded, source);
+    if (typeof family === 'string') return family;
+
+    const labels: Record<string, string> = {};
+    for (const name of Object.keys(decoded.labels).sort()) {
+      // Python drops a `pid` label from reduced gauges and lets the file's pid win in all/liveall.
+      if (source.type === 'gauge' && name === 'pid') continue;
+      if (family.type === 'histogram' && name === 'le') continue;
+      labels[name] = decoded.labels[name];
+    }
+    if (perPid) labels.pid = source.owner;
+    const group = this.groupFor(family, labels);
+
+    const le = family.type === 'histogram' ? decoded.labels.le : undefined;
+    if (le !== undefined) {
+      const bound = parseBound(le);
+      if (bound === undefined) return `metric "${family.name}": bucket bound le=${JSON.stringify(le)} is not a number`;
+      const existing = group.bucketBounds.indexOf(bound);
+      if (existing >= 0) return group.bucketSeries[existing];
+      const series = this.newSeries(family.reduction, `${family.name}_bucket`, { ...group.labels, le: floatToGoString(bound) });
+      group.bucketBounds.push(bound);
+      group.bucketSeries.push(series);
+      group.bucketsSorted = false;
+      return series;
+    }
+    const existing = group.plainByName.get(decoded.sampleName);
+    if (existing !== undefined) return existing;
+    const series = this.newSeries(family.reduction, decoded.sampleName, group.labels);
+    group.plainByName.set(decoded.sampleName, series);
+    group.plainSeries.push(series);
+    return series;
+  }
+
+  private familyFor(decoded: DecodedKey, source: EntrySource): Family | string {
+    const existing = this.familiesByName.get(decoded.metricName);
+    if (existing === undefined) {
+      const family: Family = {
+        name: decoded.metricName,
+        help: decoded.help,
+        type: source.type,
+        mode: source.type === 'gauge' ? (source.mode ?? 'all') : undefined,
+        reduction: reductionOf(source.type, source.mode),
+        groups: [],
+        groupsByLabels: new Map(),
+      };
+      this.familiesByName.set(family.name, family);
+      this.familyOrder = undefined;
+      return family;
+    }
+    const mode = source.type === 'gauge' ? (source.mode ?? 'all') : undefined;
+    if (existing.type !== source.type || existing.mode !== mode) {
+      return (
+        `metric "${existing.name}" is a ${describe(existing.type, existing.mode)} in other files ` +
+        `but a ${describe(source.type, mode)} here: these entries are skipped`
+      );
+    }
+    return existing;
+  }
+
+  private groupFor(family: Family, labels: Record<string, string>): SeriesGroup {
+    const identity = JSON.stringify(labels);
+    let group = family.groupsByLabels.get(identity);
+    if (group === undefined) {
+      group = {
+        labels: Object.freeze(labels),
+        bucketBounds: [],
+        bucketSeries: [],
+        bucketsSorted: true,
+        plainSeries: [],
+        plainByName: new Map(),
+      };
+      family.groupsByLabels.set(identity, group);
+      family.groups.push(group);
+    }
+    return group;
+  }
+
+  private newSeries(reduction: number, sampleName: string, labels: Record<string, string>): number {
+    if (this.size === this.values.length) this.grow();
+    const index = this.size++;
+    this.reductions[index] = reduction;
+    this.sampleNames.push(sampleName);
+    this.sampleLabels.push(Object.isFrozen(labels) ? labels : Object.freeze(labels));
+    return index;
+  }
+
+  private grow(): void {
+    // Series appear mid-scrape, so what earlier files folded in must be kept.
+    const length = this.values.length * 2;
+    this.reductions = grownCopy(this.reductions, new Uint8Array(length));
+    this.values = grownCopy(this.values, new Float64Array(length));
+    this.stamps = grownCopy(this.stamps, new Float64Array(length));
+    this.seen = grownCopy(this.seen, new Uint8Array(length));
+  }
+
+  /** Forgets the values of the last scrape (series stay known). */
+  beginScrape(): void {
+    this.values.fill(0, 0, this.size);
+    this.stamps.fill(0, 0, this.size);
+    this.seen.fill(0, 0, this.size);
+  }
+
+  /**
+   * Folds one file's values in: entry i (value at numbers[slots[i]], timestamp right after it)
+   * goes to series targets[i]; a negative target is a skipped entry.
+   */
+  accumulate(targets: Int32Array, count: number, numbers: Float64Array, slots: Int32Array): void {
+    const { reductions, values, stamps, seen } = this;
+    for (let i = 0; i < count; i++) {
+      const series = targets[i];
+      if (series < 0) continue;
+      const slot = slots[i];
+      const value = numbers[slot];
+      switch (reductions[series]) {
+        case SUM:
+          values[series] += value;
+          seen[series] = 1;
+          break;
+        case MIN:
+          if (seen[series] === 0 || value < values[series]) values[series] = value;
+          seen[series] = 1;
+          break;
+        case MAX:
+          if (seen[series] === 0 || value > values[series]) values[series] = value;
+          seen[series] = 1;
+          break;
+        case MOST_RECENT: {
+          // As in Python: a timestamp of 0 (never set) never wins, even alone.
+          const stamp = numbers[slot + 1];
+          if (stamps[series] < stamp) {
+            values[series] = value;
+            stamps[series] = stamp;
+            seen[series] = 1;
+          }
+          break;
+        }
+        default:
+          values[series] = value;
+          seen[series] = 1;
+      }
+    }
+  }
+
+  /** Series that no file gave a value in the last scrape. */
+  unusedSeries(): number {
+    let used = 0;
+    for (let i = 0; i < this.size; i++) used += this.seen[i];
+    return this.size - used;
+  }
+
+  /** The families of the last scrape, by name; histograms cumulative with a derived `_count`. */
+  families(): MetricFamily[] {
+    if (this.familyOrder === undefined) {
+      this.familyOrder = [...this.familiesByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    const result: MetricFamily[] = [];
+    for (const family of this.familyOrder) {
+      const samples: Sample[] = [];
+      for (const group of family.groups) this.emitGroup(family, group, samples);
+      if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type as MetricType, samples });
+    }
+    return result;
+  }
+
+  private emitGroup(family: Family, group: SeriesGroup, samples: Sample[]): void {
+    const { values, seen } = this;
+    let derivedCount = false;
+    if (group.bucketSeries.length > 0) {
+      if (!group.bucketsSorted) sortBuckets(group);
+      let cumulative = 0;
+      for (const series of group.bucketSeries) {
+        if (seen[series] === 0) continue;
+        cumulative += values[series];
+        samples.push({ name: this.sampleNames[series], labels: this.sampleLabels[series], value: cumulative });
+        derivedCount = true;
+      }
+      // Python: `_count` is the +Inf bucket (the last cumulative value), replacing any stored one.
+      if (derivedCount) samples.push({ name: `${family.name}_count`, labels: group.labels, value: cumulative });
+    }
+    const countName = `${family.name}_count`;
+    for (const series of group.plainSeries) {
+      if (seen[series] === 0) continue;
+      const name = this.sampleNames[series];
+      if (derivedCount && name === countName) continue;
+      samples.push({ name, labels: this.sampleLabels[series], value: values[series] });
+    }
+  }
+}
+
+function sortBuckets(group: SeriesGroup): void {
+  const order = group.bucketBounds.map((_, index) => index).sort((a, b) => group.bucketBounds[a] - group.bucketBounds[b]);
+  group.bucketBounds = order.map((index) => group.bucketBounds[index]);
+  group.bucketSeries = order.map((index) => group.bucketSeries[index]);
+  group.bucketsSorted = true;
+}
+
+function grownCopy<T extends Uint8Array | Float64Array>(source: T, target: T): T {
+  target.set(source);
+  return target;
+}
