@@ -1,0 +1,66 @@
+// Counter: prom-client's API over one entry per child in counter_OWNER.db.
+import type { MetricFile } from '../store/mmap-file';
+import { Metric, singleValues } from './metric';
+import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import { checkIncrement } from './validation';
+
+export interface CounterConfiguration<T extends string> extends MetricConfiguration<T> {
+  collect?: CollectFunction<Counter<T>>;
+}
+
+/** What `counter.labels(...)` returns; kept and reused per label values. */
+export class CounterChild implements MetricChild {
+  constructor(
+    private readonly description: string,
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly file: MetricFile,
+    private readonly slot: number,
+  ) {}
+
+  inc(value?: number): void {
+    this.file.add(this.slot, checkIncrement(this.description, value));
+  }
+
+  get value(): number {
+    return this.file.get(this.slot);
+  }
+
+  zero(): void {
+    this.file.set(this.slot, 0);
+  }
+}
+
+export class Counter<T extends string = string> extends Metric<T, CounterChild> {
+  readonly type = 'counter';
+
+  constructor(config: CounterConfiguration<T>) {
+    super('Counter', config, []);
+    this.open('counter');
+  }
+
+  /**
+   * Python keys a counter by its name without `_total` and its sample by the name with it;
+   * the sample keeps prom-client's exposed name, which is the name as given.
+   */
+  override familyName(): string {
+    return this.name.endsWith('_total') ? this.name.slice(0, -'_total'.length) : this.name;
+  }
+
+  protected newChild(labels: Readonly<Record<string, string>>): CounterChild {
+    const [slot] = this.slotsOf([this.keyOf(this.name, labels)]);
+    return new CounterChild(this.description, labels, this.file, slot);
+  }
+
+  /** inc(), inc(2), inc({ method: 'GET' }), inc({ method: 'GET' }, 2). */
+  inc(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels === 'object' && labels !== null) {
+      this.childOf(labels).inc(value);
+    } else {
+      this.withoutLabels().inc(labels);
+    }
+  }
+
+  protected values(): Array<MetricValue<T>> {
+    return singleValues(this.children);
+  }
+}

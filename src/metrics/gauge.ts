@@ -1,0 +1,130 @@
+// Gauge: prom-client's API over one entry per child in gauge_MODE_OWNER.db; the multiprocess
+// mode (Python's multiprocess_mode) says how the collector merges the processes' values.
+import { GAUGE_MODES } from '../store/format';
+import type { GaugeMode } from '../store/format';
+import type { MetricFile } from '../store/mmap-file';
+import { Metric, singleValues, startTimer } from './metric';
+import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import { checkFinite, describeMetric } from './validation';
+
+export interface GaugeConfiguration<T extends string> extends MetricConfiguration<T> {
+  collect?: CollectFunction<Gauge<T>>;
+  /** How the processes' values merge; default 'all' (one sample per pid, label `pid`). */
+  multiprocessMode?: GaugeMode;
+}
+
+/** Wall-clock seconds, as Python's time.time() writes them next to mostrecent gauges. */
+function nowSeconds(): number {
+  return Date.now() / 1000;
+}
+
+/** What `gauge.labels(...)` returns; kept and reused per label values. */
+export class GaugeChild<T extends string = string> implements MetricChild {
+  constructor(
+    private readonly gauge: Gauge<T>,
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly file: MetricFile,
+    private readonly slot: number,
+    /** mostrecent modes: every write stamps the time, so the merge can pick the newest. */
+    private readonly timestamped: boolean,
+  ) {}
+
+  set(value: number): void {
+    checkFinite(this.gauge.description, value);
+    if (this.timestamped) this.file.setWithTimestamp(this.slot, value, nowSeconds());
+    else this.file.set(this.slot, value);
+  }
+
+  inc(value?: number): void {
+    this.add(value === undefined ? 1 : checkFinite(this.gauge.description, value));
+  }
+
+  dec(value?: number): void {
+    this.add(value === undefined ? -1 : -checkFinite(this.gauge.description, value));
+  }
+
+  setToCurrentTime(): void {
+    this.set(nowSeconds());
+  }
+
+  /** end() sets the gauge to the seconds elapsed; labels given to end() pick another child. */
+  startTimer(): (labels?: LabelValues<T>) => number {
+    return startTimer<T>(undefined, (labels, seconds) => {
+      if (labels === undefined) this.set(seconds);
+      else this.gauge.set({ ...this.labels, ...labels } as LabelValues<T>, seconds);
+    });
+  }
+
+  get value(): number {
+    return this.file.get(this.slot);
+  }
+
+  zero(): void {
+    if (this.timestamped) this.file.setWithTimestamp(this.slot, 0, 0);
+    else this.file.set(this.slot, 0);
+  }
+
+  private add(amount: number): void {
+    if (this.timestamped) this.file.setWithTimestamp(this.slot, this.file.get(this.slot) + amount, nowSeconds());
+    else this.file.add(this.slot, amount);
+  }
+}
+
+function checkMode(name: string, mode: unknown): GaugeMode {
+  if (mode === undefined) return 'all';
+  if (!GAUGE_MODES.includes(mode as GaugeMode)) {
+    throw new Error(`${describeMetric('Gauge', name)}: invalid multiprocessMode ${JSON.stringify(mode)} (one of ${GAUGE_MODES.join(', ')})`);
+  }
+  return mode as GaugeMode;
+}
+
+export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
+  readonly type = 'gauge';
+  readonly multiprocessMode: GaugeMode;
+
+  constructor(config: GaugeConfiguration<T>) {
+    const mode = checkMode(String(config?.name), config?.multiprocessMode);
+    // The collector adds a `pid` label in these modes; a user label of that name would clash.
+    super('Gauge', config, mode === 'all' || mode === 'liveall' ? ['pid'] : []);
+    this.multiprocessMode = mode;
+    this.open('gauge', mode);
+  }
+
+  protected newChild(labels: Readonly<Record<string, string>>): GaugeChild<T> {
+    const [slot] = this.slotsOf([this.keyOf(this.name, labels)]);
+    return new GaugeChild(this, labels, this.file, slot, this.multiprocessMode.endsWith('mostrecent'));
+  }
+
+  /** set(5), set({ queue: 'a' }, 5). */
+  set(labels: LabelValues<T> | number, value?: number): void {
+    if (typeof labels === 'object' && labels !== null) this.childOf(labels).set(value as number);
+    else this.withoutLabels().set(labels);
+  }
+
+  inc(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels === 'object' && labels !== null) this.childOf(labels).inc(value);
+    else this.withoutLabels().inc(labels);
+  }
+
+  dec(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels === 'object' && labels !== null) this.childOf(labels).dec(value);
+    else this.withoutLabels().dec(labels);
+  }
+
+  setToCurrentTime(labels?: LabelValues<T>): void {
+    if (labels === undefined) this.set(nowSeconds());
+    else this.set(labels, nowSeconds());
+  }
+
+  /** end(labels?) sets the gauge to the seconds elapsed, for the start labels merged with these. */
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    return startTimer(labels, (merged, seconds) => {
+      if (merged === undefined) this.set(seconds);
+      else this.set(merged, seconds);
+    });
+  }
+
+  protected values(): Array<MetricValue<T>> {
+    return singleValues(this.children);
+  }
+}

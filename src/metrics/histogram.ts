@@ -1,0 +1,128 @@
+// Histogram: prom-client's API over Python's entries in histogram_OWNER.db: per child `_sum`,
+// then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling).
+import { floatToGoString } from '../store/format';
+import type { MetricFile } from '../store/mmap-file';
+import { Metric, startTimer } from './metric';
+import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import { checkFinite, describeMetric } from './validation';
+
+export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
+  /** Upper bounds, ascending; `+Inf` is added when missing. Default: prom-client's. */
+  buckets?: number[];
+  collect?: CollectFunction<Histogram<T>>;
+}
+
+/** prom-client's default buckets (Python's differ: a Node user keeps what prom-client gave). */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+function checkBuckets(name: string, buckets: unknown): Float64Array {
+  const given = buckets === undefined ? DEFAULT_BUCKETS : buckets;
+  const problem = (what: string): Error => new Error(`${describeMetric('Histogram', name)}: buckets ${what}`);
+  if (!Array.isArray(given)) throw problem('must be an array of numbers');
+  const bounds: number[] = [];
+  for (const bound of given as unknown[]) {
+    if (typeof bound !== 'number' || Number.isNaN(bound)) throw problem(`must be numbers, got ${JSON.stringify(bound)}`);
+    if (bounds.length > 0 && bound <= bounds[bounds.length - 1]) throw problem(`must be in increasing order, got ${given.join(', ')}`);
+    bounds.push(bound);
+  }
+  if (bounds[bounds.length - 1] !== Infinity) bounds.push(Infinity);
+  if (bounds.length < 2) throw problem('must hold at least one bound besides +Inf');
+  return Float64Array.from(bounds);
+}
+
+/** What `histogram.labels(...)` returns; kept and reused per label values. */
+export class HistogramChild<T extends string = string> implements MetricChild {
+  constructor(
+    private readonly histogram: Histogram<T>,
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly file: MetricFile,
+    private readonly bounds: Float64Array,
+    private readonly sumSlot: number,
+    private readonly bucketSlots: Int32Array,
+  ) {}
+
+  observe(value: number): void {
+    checkFinite(this.histogram.description, value);
+    const bounds = this.bounds;
+    let bucket = 0;
+    while (value > bounds[bucket]) bucket++;
+    this.file.add(this.sumSlot, value);
+    this.file.add(this.bucketSlots[bucket], 1);
+  }
+
+  /** end() observes the seconds elapsed; labels given to end() pick another child. */
+  startTimer(): (labels?: LabelValues<T>) => number {
+    return startTimer<T>(undefined, (labels, seconds) => {
+      if (labels === undefined) this.observe(seconds);
+      else this.histogram.observe({ ...this.labels, ...labels } as LabelValues<T>, seconds);
+    });
+  }
+
+  zero(): void {
+    this.file.set(this.sumSlot, 0);
+    for (const slot of this.bucketSlots) this.file.set(slot, 0);
+  }
+
+  /** prom-client's get() values of this child: cumulative buckets, +Inf, _sum, _count. */
+  values(name: string): Array<MetricValue<T>> {
+    const values: Array<MetricValue<T>> = [];
+    let count = 0;
+    const last = this.bounds.length - 1;
+    for (let i = 0; i < last; i++) {
+      count += this.file.get(this.bucketSlots[i]);
+      values.push({ labels: { le: this.bounds[i], ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket` });
+    }
+    count += this.file.get(this.bucketSlots[last]);
+    values.push({ labels: { le: '+Inf', ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket` });
+    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.sumSlot), metricName: `${name}_sum` });
+    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_count` });
+    return values;
+  }
+}
+
+export class Histogram<T extends string = string> extends Metric<T, HistogramChild<T>> {
+  readonly type = 'histogram';
+  /** Upper bounds, +Inf last. */
+  readonly upperBounds: readonly number[];
+  private readonly bounds: Float64Array;
+  private readonly boundLabels: readonly string[];
+
+  constructor(config: HistogramConfiguration<T>) {
+    const bounds = checkBuckets(String(config?.name), config?.buckets);
+    super('Histogram', config, ['le']);
+    this.bounds = bounds;
+    this.upperBounds = Object.freeze([...bounds]);
+    this.boundLabels = this.upperBounds.map(floatToGoString);
+    this.open('histogram');
+  }
+
+  protected newChild(labels: Readonly<Record<string, string>>): HistogramChild<T> {
+    const keys = [this.keyOf(`${this.name}_sum`, labels)];
+    for (const le of this.boundLabels) keys.push(this.keyOf(`${this.name}_bucket`, { ...labels, le }));
+    const [sumSlot, ...bucketSlots] = this.slotsOf(keys);
+    return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots));
+  }
+
+  /** observe(0.3), observe({ route: '/' }, 0.3). */
+  observe(labels: LabelValues<T> | number, value?: number): void {
+    if (typeof labels === 'object' && labels !== null) this.childOf(labels).observe(value as number);
+    else this.withoutLabels().observe(labels);
+  }
+
+  /** end(labels?) observes the seconds elapsed, for the start labels merged with these. */
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    return startTimer(labels, (merged, seconds) => {
+      if (merged === undefined) this.observe(seconds);
+      else this.observe(merged, seconds);
+    });
+  }
+
+  /** Creates the child's entries at zero, or sets an existing child back to zero (prom-client). */
+  zero(labels: LabelValues<T>): void {
+    this.childOf(labels).zero();
+  }
+
+  protected values(): Array<MetricValue<T>> {
+    return this.children.flatMap((child) => child.values(this.name));
+  }
+}

@@ -1,0 +1,338 @@
+// What every metric type shares: options as prom-client takes them, label validation, the cache
+// of children by label values (each child keeps its slot numbers), registration and remove/reset.
+import { Buffer } from 'node:buffer';
+import { MAX_KEY_BYTES, encodeKey } from '../store/format';
+import type { FileType, GaugeMode } from '../store/format';
+import type { MetricFile, ProcessStore } from '../store/mmap-file';
+import { claimFamilyName, storeForNewMetric } from './active-store';
+import { scheduleCollect } from './collect-timer';
+import { globalRegistry } from './registry';
+import type { Registry } from './registry';
+import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
+export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
+export type LabelValue = string | number;
+export type LabelValues<T extends string> = Partial<Record<T, LabelValue>>;
+export type CollectFunction<M> = (this: M) => void | Promise<void>;
+
+export interface MetricConfiguration<T extends string> {
+  name: string;
+  help: string;
+  labelNames?: readonly T[];
+  /** Registries to join; default `[register]`, `[]` for none. */
+  registers?: Registry[];
+  /** Kept for prom-client compatibility (its cluster aggregation); reported by get(). */
+  aggregator?: Aggregator;
+  /**
+   * Called before this process reads its own values (get(), registry.metrics()). In multiprocess
+   * mode the scrape runs in another process, so it is also called every few seconds: see
+   * collect-timer.ts.
+   */
+  collect?: CollectFunction<never>;
+  /** Exemplars have no place in the file format: `true` throws. */
+  enableExemplars?: boolean;
+}
+
+/** One sample as get() returns it, prom-client's shape. */
+export interface MetricValue<T extends string> {
+  value: number;
+  labels: LabelValues<T> & Record<string, LabelValue>;
+  metricName?: string;
+}
+
+/** What get() returns, prom-client's MetricObjectWithValues shape. */
+export interface MetricObjectWithValues<V> {
+  name: string;
+  help: string;
+  type: MetricType;
+  values: V[];
+  aggregator: Aggregator;
+}
+
+/** Children sit in nested maps, one level per label, keyed by label value text. */
+type ChildLevel = Map<string, unknown>;
+
+/** What a child of any metric type must offer its parent. */
+export interface MetricChild {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Sets this child's entries to zero (and the mostrecent timestamp to 0). */
+  zero(): void;
+}
+
+/** get() values of children that hold one entry each (counters, gauges). */
+export function singleValues<T extends string>(
+  children: ReadonlyArray<{ readonly labels: Readonly<Record<string, string>>; readonly value: number }>,
+): Array<MetricValue<T>> {
+  return children.map((child) => ({ value: child.value, labels: { ...child.labels } as MetricValue<T>['labels'] }));
+}
+
+/**
+ * prom-client's timer: end(labels?) hands the seconds elapsed since the start, and the start
+ * labels merged with the end labels (undefined when neither was given), to `record`.
+ */
+export function startTimer<T extends string>(
+  startLabels: LabelValues<T> | undefined,
+  record: (labels: LabelValues<T> | undefined, seconds: number) => void,
+): (labels?: LabelValues<T>) => number {
+  const start = process.hrtime.bigint();
+  return (endLabels) => {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    record(startLabels === undefined && endLabels === undefined ? undefined : ({ ...startLabels, ...endLabels } as LabelValues<T>), seconds);
+    return seconds;
+  };
+}
+
+/** The text of a label value, as Python's str() and prom-client's template strings write it. */
+function labelText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+export abstract class Metric<T extends string, C extends MetricChild> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly T[];
+  readonly aggregator: Aggregator;
+  /** `Counter "requests_total"`: how errors name this metric. */
+  readonly description: string;
+  abstract readonly type: MetricType;
+  protected readonly store: ProcessStore;
+  protected file!: MetricFile;
+  /** The one child of a metric without labels, created with the metric (as Python does). */
+  protected unlabelled: C | undefined;
+  /** Children in creation order, for get(). */
+  protected readonly children: C[] = [];
+  private readonly byValue: ChildLevel = new Map();
+  private readonly labelNameSet: ReadonlySet<string>;
+  private readonly collectCallback: CollectFunction<never> | undefined;
+  private readonly registers: Registry[];
+
+  protected constructor(
+    kind: string,
+    config: MetricConfiguration<T>,
+    reservedLabels: readonly string[],
+  ) {
+    if (config === null || typeof config !== 'object') throw new TypeError(`${kind}: constructor expected a config object`);
+    this.name = checkMetricName(kind, config.name);
+    this.description = describeMetric(kind, this.name);
+    this.help = checkHelp(kind, this.name, config.help);
+    this.labelNames = checkLabelNames(kind, this.name, config.labelNames, reservedLabels) as readonly T[];
+    this.labelNameSet = new Set(this.labelNames);
+    this.aggregator = config.aggregator ?? 'sum';
+    if (config.collect !== undefined && typeof config.collect !== 'function') {
+      throw new TypeError(`${this.description}: option "collect" must be a function`);
+    }
+    this.collectCallback = config.collect;
+    if (config.enableExemplars === true) {
+      throw new Error(`${this.description}: exemplars are not supported (the multiprocess file format has no place for them)`);
+    }
+    this.registers = config.registers ?? [globalRegistry];
+    if (!Array.isArray(this.registers)) throw new TypeError(`${this.description}: option "registers" must be an array`);
+    for (const registry of this.registers) registry.checkCanRegister(this);
+    this.store = storeForNewMetric();
+  }
+
+  /** The family name in the file keys (a counter's name without `_total`). */
+  familyName(): string {
+    return this.name;
+  }
+
+  /**
+   * Second half of construction, run by each subclass once its own fields are set: claims the
+   * name, opens the file, creates the unlabelled child's entries, then joins the registries.
+   */
+  protected open(fileType: FileType, mode?: GaugeMode): void {
+    claimFamilyName(this.store, this.familyName(), this.type, this.description);
+    this.file = this.store.file(fileType, mode);
+    if (this.labelNames.length === 0) {
+      this.unlabelled = this.newChild({});
+      this.children.push(this.unlabelled);
+    }
+    for (const registry of this.registers) registry.registerMetric(this);
+    if (this.collectCallback !== undefined && this.store.dir !== undefined) scheduleCollect(this);
+  }
+
+  /** A new child with its entries created (validated labels in, slot numbers kept). */
+  protected abstract newChild(labels: Readonly<Record<string, string>>): C;
+
+  /** The samples of this process, prom-client's get() values. */
+  protected abstract values(): Array<MetricValue<T>>;
+
+  /** The key of one sample of this metric. */
+  protected keyOf(sampleName: string, labels: Readonly<Record<string, string>>): string {
+    return encodeKey(this.familyName(), sampleName, labels, this.help);
+  }
+
+  /**
+   * Slots of `keys`, created in order. All keys are checked first so that a refused key leaves
+   * no entry of the child behind.
+   */
+  protected slotsOf(keys: readonly string[]): number[] {
+    for (const key of keys) {
+      if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+        throw new Error(`${this.description}: label values too long (a key may hold ${MAX_KEY_BYTES} bytes)`);
+      }
+    }
+    return keys.map((key) => this.file.slotOf(key));
+  }
+
+  /** Runs the collect callback, if any, the way prom-client's get() does. */
+  async runCollect(): Promise<void> {
+    if (this.collectCallback !== undefined) await this.collectCallback.call(this as never);
+  }
+
+  async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
+    await this.runCollect();
+    return { help: this.help, name: this.name, type: this.type, values: this.values(), aggregator: this.aggregator };
+  }
+
+  /** The child for label values in labelNames order, or for a labels object. */
+  labels(...args: LabelValue[] | [LabelValues<T>]): C {
+    const first = args[0];
+    if (args.length === 1 && typeof first === 'object' && first !== null) return this.childOf(first);
+    return this.childAt(args as readonly unknown[]);
+  }
+
+  /**
+   * Stops reporting one child: its entries are set to zero (the file format cannot delete an
+   * entry) and it leaves get(); labels() later starts it again from zero.
+   */
+  remove(...args: LabelValue[] | [LabelValues<T>]): void {
+    if (this.labelNames.length === 0) {
+      throw new Error(`${this.description}: remove() needs label values, and this metric has no labels (use reset())`);
+    }
+    const first = args[0];
+    const labels =
+      args.length === 1 && typeof first === 'object' && first !== null
+        ? this.labelsFromObject(first as Record<string, unknown>)
+        : this.labelsFromValues(args as readonly unknown[]);
+    const child = this.findChild(labels);
+    if (child === undefined) return;
+    child.zero();
+    this.forget(child);
+  }
+
+  /** Zeroes every child of this process; labelled children leave get() as in prom-client. */
+  reset(): void {
+    for (const child of this.children) child.zero();
+    this.children.length = 0;
+    this.byValue.clear();
+    if (this.unlabelled !== undefined) this.children.push(this.unlabelled);
+  }
+
+  /** The unlabelled child, or an error saying which labels are needed. */
+  protected withoutLabels(): C {
+    if (this.unlabelled === undefined) {
+      throw new Error(`${this.description}: labels ${this.labelNames.map((n) => `"${n}"`).join(', ')} are missing`);
+    }
+    return this.unlabelled;
+  }
+
+  /** Hot path for `inc({ ... })` and `labels({ ... })`: no allocation once the child exists. */
+  protected childOf(labels: Readonly<Record<string, unknown>>): C {
+    const names = this.labelNames;
+    if (names.length === 0) return this.childFromLabels(this.labelsFromObject(labels));
+    let node: unknown = this.byValue;
+    for (let i = 0; i < names.length; i++) {
+      const text = labelText(labels[names[i]]);
+      node = text === undefined ? undefined : (node as ChildLevel).get(text);
+      if (node === undefined) return this.childFromLabels(this.labelsFromObject(labels));
+    }
+    for (const name in labels) {
+      if (!this.labelNameSet.has(name)) this.labelsFromObject(labels);
+    }
+    return node as C;
+  }
+
+  /** Hot path for `labels('GET', '200')`. */
+  private childAt(values: readonly unknown[]): C {
+    const count = this.labelNames.length;
+    if (values.length !== count || count === 0) return this.childFromLabels(this.labelsFromValues(values));
+    let node: unknown = this.byValue;
+    for (let i = 0; i < count; i++) {
+      const text = labelText(values[i]);
+      node = text === undefined ? undefined : (node as ChildLevel).get(text);
+      if (node === undefined) return this.childFromLabels(this.labelsFromValues(values));
+    }
+    return node as C;
+  }
+
+  /** Validated labels from positional values; throws naming the problem. */
+  private labelsFromValues(values: readonly unknown[]): Record<string, string> {
+    const names = this.labelNames;
+    if (values.length !== names.length) {
+      throw new Error(
+        `${this.description}: got ${values.length} label value(s) (${values.map((v) => JSON.stringify(v)).join(', ')}) ` +
+          `for ${names.length} label name(s) (${names.join(', ')})`,
+      );
+    }
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) labels[names[i]] = this.checkedText(names[i], values[i]);
+    return labels;
+  }
+
+  /** Validated labels from an object: every label present, no unknown one. */
+  private labelsFromObject(given: Readonly<Record<string, unknown>>): Record<string, string> {
+    for (const name of Object.keys(given)) {
+      if (!this.labelNameSet.has(name)) {
+        throw new Error(`${this.description}: label "${name}" is not one of its label names (${this.labelNames.join(', ')})`);
+      }
+    }
+    const labels: Record<string, string> = {};
+    for (const name of this.labelNames) labels[name] = this.checkedText(name, given[name]);
+    return labels;
+  }
+
+  private checkedText(name: string, value: unknown): string {
+    if (value === undefined) throw new Error(`${this.description}: label "${name}" is missing`);
+    const text = labelText(value);
+    if (text === undefined) {
+      throw new TypeError(`${this.description}: label "${name}" must be a string or a number, got ${typeof value}`);
+    }
+    return text;
+  }
+
+  private findChild(labels: Readonly<Record<string, string>>): C | undefined {
+    let node: unknown = this.byValue;
+    for (const name of this.labelNames) {
+      node = (node as ChildLevel).get(labels[name]);
+      if (node === undefined) return undefined;
+    }
+    return node as C;
+  }
+
+  /** The cached child for validated labels, created (entries and all) when new. */
+  private childFromLabels(labels: Readonly<Record<string, string>>): C {
+    if (this.unlabelled !== undefined) return this.unlabelled;
+    const found = this.findChild(labels);
+    if (found !== undefined) return found;
+    const child = this.newChild(labels);
+    let level = this.byValue;
+    const names = this.labelNames;
+    for (let i = 0; i < names.length - 1; i++) {
+      let next = level.get(labels[names[i]]) as ChildLevel | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(labels[names[i]], next);
+      }
+      level = next;
+    }
+    level.set(labels[names[names.length - 1]], child);
+    this.children.push(child);
+    return child;
+  }
+
+  /** Drops a child from the cache and get(); its entries stay in the file. */
+  protected forget(child: C): void {
+    const names = this.labelNames;
+    const path: ChildLevel[] = [this.byValue];
+    for (let i = 0; i < names.length - 1; i++) path.push(path[i].get(child.labels[names[i]]) as ChildLevel);
+    for (let i = names.length - 1; i >= 0; i--) {
+      path[i].delete(child.labels[names[i]]);
+      if (path[i].size > 0) break;
+    }
+    this.children.splice(this.children.indexOf(child), 1);
+  }
+}

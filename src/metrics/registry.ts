@@ -1,0 +1,179 @@
+// prom-client's Registry over this library's metrics. In memory mode metrics() renders this
+// process's values; in multiprocess mode it renders the merged directory through the collector.
+import { DirectoryCollector, renderOpenMetrics, renderText } from '../collect';
+import type { MetricFamily, Sample } from '../collect';
+import { activeStore } from './active-store';
+import type { Metric, MetricChild, MetricObjectWithValues, MetricValue } from './metric';
+
+export type PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
+
+/** Any metric of this library. */
+export type AnyMetric = Metric<string, MetricChild>;
+
+/** A metric's get() as a collector family, so one renderer serves both modes. */
+async function familyOf(metric: AnyMetric): Promise<MetricFamily> {
+  const object = await metric.get();
+  const samples: Sample[] = object.values.map((value) => {
+    const labels: Record<string, string> = {};
+    for (const [name, labelValue] of Object.entries(value.labels)) labels[name] = String(labelValue);
+    return { name: value.metricName ?? object.name, labels, value: value.value };
+  });
+  return { name: metric.familyName(), help: object.help, type: object.type, samples };
+}
+
+export class Registry<ContentType extends RegistryContentType = PrometheusContentType> {
+  static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+  static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+  private metricsByName = new Map<string, AnyMetric>();
+  private defaultLabels: Record<string, string> = {};
+  private content: ContentType;
+  /** One warm collector per directory: it keeps keys between scrapes. */
+  private readonly collectors = new Map<string, DirectoryCollector>();
+
+  constructor(
+    contentType: ContentType = Registry.PROMETHEUS_CONTENT_TYPE as ContentType,
+    /** The default `register` shows the whole directory, not only the metrics registered here. */
+    private readonly showsWholeDirectory = false,
+  ) {
+    this.content = Registry.checkContentType(contentType);
+  }
+
+  private static checkContentType<C extends RegistryContentType>(contentType: C): C {
+    if (contentType !== Registry.PROMETHEUS_CONTENT_TYPE && contentType !== Registry.OPENMETRICS_CONTENT_TYPE) {
+      throw new TypeError(`Content type ${String(contentType)} is unsupported`);
+    }
+    return contentType;
+  }
+
+  get contentType(): ContentType {
+    return this.content;
+  }
+
+  setContentType(contentType: ContentType): void {
+    this.content = Registry.checkContentType(contentType);
+  }
+
+  /** Throws when another metric already holds this name here (called before anything is written). */
+  checkCanRegister(metric: AnyMetric): void {
+    const existing = this.metricsByName.get(metric.name);
+    if (existing !== undefined && existing !== metric) {
+      throw new Error(`${metric.description}: a metric with the name ${metric.name} has already been registered (a ${existing.type})`);
+    }
+  }
+
+  registerMetric(metric: AnyMetric): void {
+    this.checkCanRegister(metric);
+    this.metricsByName.set(metric.name, metric);
+  }
+
+  getMetricsAsArray(): AnyMetric[] {
+    return [...this.metricsByName.values()];
+  }
+
+  getSingleMetric(name: string): AnyMetric | undefined {
+    return this.metricsByName.get(name);
+  }
+
+  removeSingleMetric(name: string): void {
+    this.metricsByName.delete(name);
+  }
+
+  /** Forgets every metric (their entries stay in the files) and the default labels. */
+  clear(): void {
+    this.metricsByName = new Map();
+    this.defaultLabels = {};
+  }
+
+  /** reset() on every metric: this process's entries go to zero. */
+  resetMetrics(): void {
+    for (const metric of this.metricsByName.values()) metric.reset();
+  }
+
+  /** Labels added to every sample that lacks them, in metrics() and getMetricsAsJSON(). */
+  setDefaultLabels(labels: Record<string, string | number>): void {
+    this.defaultLabels = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
+  }
+
+  /** get() of every metric: the values of this process (in either mode). */
+  async getMetricsAsJSON(): Promise<Array<MetricObjectWithValues<MetricValue<string>>>> {
+    const objects = await Promise.all(this.getMetricsAsArray().map((metric) => metric.get()));
+    const defaults = Object.entries(this.defaultLabels);
+    if (defaults.length === 0) return objects;
+    for (const object of objects) {
+      for (const value of object.values) {
+        const labels = { ...value.labels };
+        for (const [name, labelValue] of defaults) labels[name] ??= labelValue;
+        value.labels = labels;
+      }
+    }
+    return objects;
+  }
+
+  /**
+   * The exposition in this registry's content type. Memory mode: this process's metrics.
+   * Multiprocess mode: every process's files merged (the default `register` shows the whole
+   * directory, another registry only the families of its own metrics).
+   */
+  async metrics(): Promise<string> {
+    return this.render(await this.families(this.getMetricsAsArray(), this.showsWholeDirectory));
+  }
+
+  async getSingleMetricAsString(name: string): Promise<string> {
+    const metric = this.metricsByName.get(name);
+    if (metric === undefined) throw new Error(`No metric named "${name}" is registered`);
+    return this.render(await this.families([metric], false));
+  }
+
+  /** Families of `metrics`; in multiprocess mode merged from the directory (all of it on request). */
+  private async families(metrics: AnyMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
+    const dir = activeStore()?.dir;
+    if (dir === undefined) return Promise.all(metrics.map(familyOf));
+    await Promise.all(metrics.map((metric) => metric.runCollect()));
+    const merged = this.collectorFor(dir).collect();
+    if (wholeDirectory) return merged;
+    const wanted = new Set(metrics.map((metric) => metric.familyName()));
+    return merged.filter((family) => wanted.has(family.name));
+  }
+
+  private collectorFor(dir: string): DirectoryCollector {
+    let collector = this.collectors.get(dir);
+    if (collector === undefined) {
+      collector = new DirectoryCollector(dir);
+      this.collectors.set(dir, collector);
+    }
+    return collector;
+  }
+
+  private render(families: MetricFamily[]): string {
+    const defaults = Object.entries(this.defaultLabels);
+    const labelled =
+      defaults.length === 0
+        ? families
+        : families.map((family) => ({
+            ...family,
+            samples: family.samples.map((sample) => ({ ...sample, labels: { ...Object.fromEntries(defaults), ...sample.labels } })),
+          }));
+    return this.content === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled);
+  }
+
+  /** A registry holding the metrics of all given registries (same content type required). */
+  static merge(registries: Registry<RegistryContentType>[]): Registry<RegistryContentType> {
+    const contentType = registries[0].contentType;
+    if (registries.some((registry) => registry.contentType !== contentType)) {
+      throw new Error('Registers can only be merged if they have the same content type');
+    }
+    const merged = new Registry<RegistryContentType>(contentType);
+    for (const registry of registries) for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
+    return merged;
+  }
+}
+
+/** The default registry metrics join unless told otherwise (prom-client's `register`). */
+export const globalRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE, true);
+
+/** Content types, as prom-client exports them. */
+export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
+export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
