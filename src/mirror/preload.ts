@@ -1,0 +1,58 @@
+// The `--require pm2-prom-multiproc/register` preload: mirrors the app's own prom-client global
+// registry into this process's files, with no change to the app's metric code.
+
+import { GAUGE_MODES } from '../store/format';
+import type { GaugeMode } from '../store/format';
+import { AppPromClient } from './app-prom-client';
+import { processStore } from './process-store';
+import { DEFAULT_INTERVAL_MS, RegistryMirror, emitWarning, gaugeModeResolver, startMirror } from './registry-mirror';
+import type { MirrorHandle } from './registry-mirror';
+
+/** Milliseconds between passes (default 1000). */
+export const INTERVAL_ENV = 'PROMETHEUS_MIRROR_INTERVAL_MS';
+/** `name=mode,name=mode`: gauge modes by metric name; other gauges are `all`. */
+export const GAUGE_MODES_ENV = 'PROMETHEUS_MIRROR_GAUGE_MODES';
+
+/**
+ * Starts mirroring into PROMETHEUS_MULTIPROC_DIR (register.js calls this only when it is set).
+ * A problem (say a directory that is not writable) turns mirroring off after one warning: a
+ * preload must never stop the app.
+ */
+export function startPreload(env: NodeJS.ProcessEnv = process.env): MirrorHandle | undefined {
+  try {
+    const store = processStore();
+    const app = new AppPromClient(emitWarning);
+    const mirror = new RegistryMirror(
+      () => app.registries(),
+      store,
+      gaugeModeResolver(parseGaugeModes(env[GAUGE_MODES_ENV] ?? ''), 'all'),
+      emitWarning,
+    );
+    return startMirror(mirror, parseInterval(env[INTERVAL_ENV]));
+  } catch (error) {
+    emitWarning(`pm2-prom-multiproc/register: mirroring is off: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+function parseInterval(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_INTERVAL_MS;
+  const interval = Number(text);
+  if (Number.isFinite(interval) && interval > 0) return interval;
+  emitWarning(`${INTERVAL_ENV}="${text}" is not a positive number of milliseconds; using ${DEFAULT_INTERVAL_MS}`);
+  return DEFAULT_INTERVAL_MS;
+}
+
+function parseGaugeModes(text: string): Record<string, GaugeMode> {
+  const modes: Record<string, GaugeMode> = {};
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const [name, mode] = pair.split('=').map((part) => part.trim());
+    if (name && GAUGE_MODES.includes(mode as GaugeMode)) {
+      modes[name] = mode as GaugeMode;
+    } else {
+      emitWarning(`${GAUGE_MODES_ENV}: "${pair}" is not NAME=MODE with MODE one of ${GAUGE_MODES.join(', ')}; ignored`);
+    }
+  }
+  return modes;
+}

@@ -1,0 +1,267 @@
+// Mirrors prom-client registries into this process's file store: one pass refreshes the metrics
+// that compute their values (default metrics) and writes every series; nothing throws into the app.
+
+import { GAUGE_MODES } from '../store/format';
+import type { GaugeMode } from '../store/format';
+import type { ProcessStore } from '../store/mmap-file';
+import { defaultMetricGaugeMode } from './default-metric-modes';
+import { flushOnExit } from './exit-flush';
+import { MetricMirror } from './metric-mirror';
+import { isMetricType, isObject, isRegistryLike, registryDefaultLabels } from './registry-shape';
+import type { LabelValues, MetricLike, MetricType, RegistryLike } from './registry-shape';
+import { counterLayout, gaugeLayout, histogramLayout, summaryLayout } from './series-layouts';
+import type { SeriesLayout } from './series-layouts';
+import { processStore } from './process-store';
+
+export interface MirrorOptions {
+  /** Milliseconds between passes. Default 1000. */
+  intervalMs?: number;
+  /** Gauge mode by metric name; wins over the modes given to prom-client's default metrics. */
+  gaugeModes?: Readonly<Record<string, GaugeMode>>;
+  /** Mode of every other gauge. Default 'all' (one sample per pid, as Python does). */
+  defaultGaugeMode?: GaugeMode;
+  /** Where to write. Default: this process's store in PROMETHEUS_MULTIPROC_DIR. */
+  store?: ProcessStore;
+  /** Receives the one warning per metric that cannot be mirrored. Default: process.emitWarning. */
+  warn?: (message: string) => void;
+}
+
+export interface MirrorHandle {
+  /** Refreshes computed metrics and writes every series now; never rejects. */
+  pass(): Promise<void>;
+  /** Writes the values the metrics hold now, synchronously (what the exit hooks call). */
+  flush(): void;
+  /** Stops the timer and the exit hooks after a last flush. */
+  stop(): void;
+}
+
+export const DEFAULT_INTERVAL_MS = 1000;
+
+type AnyMetricMirror = MetricMirror<{ labels: LabelValues }>;
+
+/** What the mirror knows of one metric name. */
+interface MirroredName {
+  metric: MetricLike;
+  /** Its registry's default labels when the metric was first seen. */
+  defaultLabels: Record<string, string>;
+  /** Built at the first pass that sees the metric; stays undefined when it cannot be mirrored. */
+  mirror: AnyMetricMirror | undefined;
+  settled: boolean;
+  seenInPass: number;
+}
+
+/** Everything that reads the registries: used by mirrorRegistry() and the preload. */
+export class RegistryMirror {
+  private readonly names = new Map<string, MirroredName>();
+  private readonly labelsSignature = new Map<RegistryLike, string>();
+  private readonly warnedNames = new Set<string>();
+  private passNumber = 0;
+  private passRunning = false;
+
+  constructor(
+    /** The registries to mirror, asked at every pass (the preload finds the app's lazily). */
+    private readonly registries: () => readonly RegistryLike[],
+    private readonly store: ProcessStore,
+    private readonly gaugeModeOf: (name: string) => GaugeMode,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  async pass(): Promise<void> {
+    if (this.passRunning) return;
+    this.passRunning = true;
+    try {
+      const seen = this.namesOfThisPass();
+      await Promise.all(seen.map((entry) => this.refresh(entry)));
+      this.flush();
+    } catch (error) {
+      this.warnOnce('(pass)', `prom-client mirror: a pass failed: ${describe(error)}`);
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  flush(): void {
+    const now = Date.now() / 1000;
+    for (const [name, entry] of this.names) {
+      if (entry.mirror === undefined) continue;
+      try {
+        entry.mirror.write(now);
+      } catch (error) {
+        entry.mirror = undefined;
+        this.refuse(name, `writing it failed: ${describe(error)}`);
+      }
+    }
+  }
+
+  /**
+   * The metrics of this pass, with the name table brought up to date: new names added, names whose
+   * metric was replaced or removed dropped, a name seen in two registries kept for the first only.
+   * A change of a registry's default labels rebuilds its metrics' keys.
+   */
+  private namesOfThisPass(): MirroredName[] {
+    const pass = ++this.passNumber;
+    const seen: MirroredName[] = [];
+    for (const registry of this.registries()) {
+      const defaultLabels = registryDefaultLabels(registry);
+      const signature = JSON.stringify(defaultLabels);
+      const labelsChanged = this.labelsSignature.get(registry) !== signature;
+      this.labelsSignature.set(registry, signature);
+      for (const metric of registry.getMetricsAsArray()) {
+        if (!isObject(metric) || typeof metric.name !== 'string') continue;
+        const name = metric.name;
+        let entry = this.names.get(name);
+        if (entry !== undefined && entry.seenInPass === pass) {
+          if (entry.metric !== metric) {
+            this.warnOnce(name, `prom-client metric "${name}" of a second registry is not mirrored: the first has one of the same name`);
+          }
+          continue;
+        }
+        if (entry === undefined || entry.metric !== metric || labelsChanged) {
+          entry = { metric, defaultLabels, mirror: undefined, settled: false, seenInPass: pass };
+          this.names.set(name, entry);
+        }
+        entry.seenInPass = pass;
+        seen.push(entry);
+      }
+    }
+    for (const [name, entry] of this.names) if (entry.seenInPass !== pass) this.names.delete(name);
+    return seen;
+  }
+
+  /** Runs a metric's collect() (default metrics compute their values there); builds a new one's mirror. */
+  private async refresh(entry: MirroredName): Promise<void> {
+    const { metric } = entry;
+    const name = metric.name as string;
+    try {
+      if (typeof metric.collect === 'function') await metric.collect();
+      if (entry.settled) return;
+      entry.settled = true;
+      entry.mirror = this.mirrorFor(metric, name, await typeOf(metric), entry.defaultLabels);
+    } catch (error) {
+      if (entry.settled) this.warnOnce(name, `prom-client metric "${name}": its collect() failed: ${describe(error)}`);
+      else this.refuse(name, describe(error));
+      entry.settled = true;
+    }
+  }
+
+  private mirrorFor(
+    metric: MetricLike,
+    name: string,
+    type: MetricType | undefined,
+    defaultLabels: Record<string, string>,
+  ): AnyMetricMirror | undefined {
+    if (type === undefined) {
+      this.refuse(name, 'its type is none of counter, gauge, histogram, summary');
+      return undefined;
+    }
+    const help = typeof metric.help === 'string' ? metric.help : '';
+    const layout = this.layoutFor(metric, name, help, type);
+    if (layout === undefined) return undefined;
+    const file = this.store.file(layout.fileType, layout.gaugeMode);
+    return new MetricMirror(metric, layout, file, defaultLabels, (problem) => this.refuse(name, problem));
+  }
+
+  private layoutFor(
+    metric: MetricLike,
+    name: string,
+    help: string,
+    type: MetricType,
+  ): SeriesLayout<{ labels: LabelValues }> | undefined {
+    switch (type) {
+      case 'counter':
+        return counterLayout(name, help);
+      case 'gauge':
+        return gaugeLayout(name, help, this.gaugeModeOf(name));
+      case 'summary':
+        return summaryLayout(name, help);
+      case 'histogram': {
+        const bounds = metric.upperBounds;
+        if (!Array.isArray(bounds) || !bounds.every((bound) => typeof bound === 'number')) {
+          this.refuse(name, 'its bucket bounds (upperBounds) are not a list of numbers');
+          return undefined;
+        }
+        return histogramLayout(name, help, bounds as number[]);
+      }
+    }
+  }
+
+  private refuse(name: string, problem: string): void {
+    this.warnOnce(name, `prom-client metric "${name}" cannot be mirrored in full: ${problem}`);
+  }
+
+  /** One warning per metric name for the life of the process, however many passes fail. */
+  private warnOnce(name: string, message: string): void {
+    if (this.warnedNames.has(name)) return;
+    this.warnedNames.add(name);
+    this.warn(message);
+  }
+}
+
+/** prom-client 15 sets `type` on the metric; older versions only report it from get(). */
+async function typeOf(metric: MetricLike): Promise<MetricType | undefined> {
+  if (isMetricType(metric.type)) return metric.type;
+  if (typeof metric.get !== 'function') return undefined;
+  const snapshot: unknown = await metric.get();
+  return isObject(snapshot) && isMetricType(snapshot.type) ? snapshot.type : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Mirrors `registry` (prom-client's global `register` or any Registry, of any version from 11)
+ * into this process's files every `intervalMs`, on an unref'd timer.
+ */
+export function mirrorRegistry(registry: RegistryLike, options: MirrorOptions = {}): MirrorHandle {
+  if (!isRegistryLike(registry)) {
+    throw new TypeError('mirrorRegistry(registry): registry must be a prom-client Registry (it has no getMetricsAsArray())');
+  }
+  const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+    throw new RangeError(`mirrorRegistry: intervalMs must be a positive number of milliseconds (got ${intervalMs})`);
+  }
+  const mirror = new RegistryMirror(
+    () => [registry],
+    options.store ?? processStore(),
+    gaugeModeResolver(options.gaugeModes ?? {}, options.defaultGaugeMode ?? 'all'),
+    options.warn ?? emitWarning,
+  );
+  return startMirror(mirror, intervalMs);
+}
+
+/**
+ * Runs a pass every `intervalMs` on an unref'd timer (it never keeps the app alive), and flushes
+ * once more when the process exits.
+ */
+export function startMirror(mirror: RegistryMirror, intervalMs: number): MirrorHandle {
+  const timer = setInterval(() => void mirror.pass(), intervalMs);
+  timer.unref();
+  const removeExitFlush = flushOnExit(() => mirror.flush());
+  return {
+    pass: () => mirror.pass(),
+    flush: () => mirror.flush(),
+    stop() {
+      clearInterval(timer);
+      removeExitFlush();
+      mirror.flush();
+    },
+  };
+}
+
+/** The gauge mode of a metric name: configured, else the default-metric table, else the default. */
+export function gaugeModeResolver(
+  configured: Readonly<Record<string, GaugeMode>>,
+  fallback: GaugeMode,
+): (name: string) => GaugeMode {
+  for (const [name, mode] of [...Object.entries(configured), ['(default)', fallback]]) {
+    if (!GAUGE_MODES.includes(mode as GaugeMode)) {
+      throw new RangeError(`Gauge mode "${mode}" for "${name}" is not one of ${GAUGE_MODES.join(', ')}`);
+    }
+  }
+  return (name) => (Object.hasOwn(configured, name) ? configured[name] : undefined) ?? defaultMetricGaugeMode(name) ?? fallback;
+}
+
+export function emitWarning(message: string): void {
+  process.emitWarning(message, 'PromClientMirrorWarning');
+}

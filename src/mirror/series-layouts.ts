@@ -1,0 +1,117 @@
+// How one series of each prom-client metric type becomes samples in the store, spelled exactly as
+// the worker library and Python write them (see DESIGN.md "The file store").
+
+import { encodeKey, floatToGoString } from '../store/format';
+import type { FileType, GaugeMode } from '../store/format';
+import { isHistogramEntry, isSummaryEntry, isValueEntry } from './registry-shape';
+import type { HistogramEntry, LabelValues, SummaryEntry, ValueEntry } from './registry-shape';
+
+/** The samples of one series of one metric: which file, which keys, and how to read the values. */
+export interface SeriesLayout<Entry extends { labels: LabelValues }> {
+  readonly fileType: FileType;
+  readonly gaugeMode: GaugeMode | undefined;
+  /** Samples per series; read() fills that many values. */
+  readonly width: number;
+  /** mostrecent modes: a changed value is written with the time of the pass. */
+  readonly timestamped: boolean;
+  isEntry(entry: unknown): entry is Entry;
+  /** The keys of a series' samples, in the order read() fills them. Throws when it cannot be stored. */
+  keys(labels: Record<string, string>): string[];
+  /** Copies the series' current values into out[0..width). */
+  read(entry: Entry, out: Float64Array): void;
+}
+
+/** Counters hold this process's total; the merge sums the totals of all pids, dead ones too. */
+export function counterLayout(name: string, help: string): SeriesLayout<ValueEntry> {
+  const metricName = name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
+  return {
+    fileType: 'counter',
+    gaugeMode: undefined,
+    width: 1,
+    timestamped: false,
+    isEntry: isValueEntry,
+    keys: (labels) => [encodeKey(metricName, name, labels, help)],
+    read: readValue,
+  };
+}
+
+const MODES_WITH_PID_LABEL: readonly GaugeMode[] = ['all', 'liveall'];
+const MODES_WITH_TIMESTAMP: readonly GaugeMode[] = ['mostrecent', 'livemostrecent'];
+
+export function gaugeLayout(name: string, help: string, mode: GaugeMode): SeriesLayout<ValueEntry> {
+  const addsPidLabel = MODES_WITH_PID_LABEL.includes(mode);
+  return {
+    fileType: 'gauge',
+    gaugeMode: mode,
+    width: 1,
+    timestamped: MODES_WITH_TIMESTAMP.includes(mode),
+    isEntry: isValueEntry,
+    keys(labels) {
+      if (addsPidLabel && 'pid' in labels) {
+        throw new Error(
+          `its label "pid" collides with the pid label that gauge mode "${mode}" adds when merging ` +
+            '(rename the label, or give this gauge a mode without a pid label, e.g. livesum)',
+        );
+      }
+      return [encodeKey(name, name, labels, help)];
+    },
+    read: readValue,
+  };
+}
+
+/**
+ * Per-bucket counts, not cumulative (`NAME_bucket` with `le`, +Inf included), and `NAME_sum`;
+ * the merge derives `NAME_count` from +Inf. prom-client counts an observation in its first
+ * matching bound only and leaves those past the last bound to `count`, so +Inf = count - buckets.
+ */
+export function histogramLayout(name: string, help: string, upperBounds: readonly number[]): SeriesLayout<HistogramEntry> {
+  const boundKeys = upperBounds.map(String);
+  const leLabels = [...upperBounds.map(floatToGoString), '+Inf'];
+  const bucketName = `${name}_bucket`;
+  const sumName = `${name}_sum`;
+  return {
+    fileType: 'histogram',
+    gaugeMode: undefined,
+    width: leLabels.length + 1,
+    timestamped: false,
+    isEntry: isHistogramEntry,
+    keys(labels) {
+      const keys = leLabels.map((le) => encodeKey(name, bucketName, { ...labels, le }, help));
+      keys.push(encodeKey(name, sumName, labels, help));
+      return keys;
+    },
+    read(entry, out) {
+      const buckets = entry.bucketValues;
+      let counted = 0;
+      for (let i = 0; i < boundKeys.length; i++) {
+        const count = buckets[boundKeys[i]];
+        out[i] = count;
+        counted += count;
+      }
+      out[boundKeys.length] = entry.count - counted;
+      out[boundKeys.length + 1] = entry.sum;
+    },
+  };
+}
+
+/** `NAME_count` and `NAME_sum`: quantiles are sketches of one process and do not merge. */
+export function summaryLayout(name: string, help: string): SeriesLayout<SummaryEntry> {
+  const countName = `${name}_count`;
+  const sumName = `${name}_sum`;
+  return {
+    fileType: 'summary',
+    gaugeMode: undefined,
+    width: 2,
+    timestamped: false,
+    isEntry: isSummaryEntry,
+    keys: (labels) => [encodeKey(name, countName, labels, help), encodeKey(name, sumName, labels, help)],
+    read(entry, out) {
+      out[0] = entry.count;
+      out[1] = entry.sum;
+    },
+  };
+}
+
+function readValue(entry: ValueEntry, out: Float64Array): void {
+  out[0] = entry.value;
+}
