@@ -1,0 +1,84 @@
+// Multiprocess metrics without PM2, for an app that runs Node's `cluster` module itself: the
+// primary cleans the directory safely, marks each worker dead when it exits (the `child_exit`
+// hook of Python's gunicorn recipe) and serves the merged /metrics.
+import cluster from 'node:cluster';
+import type http from 'node:http';
+import path from 'node:path';
+import type { BasicAuthCredentials } from '../server/basic-auth';
+import { prepareDirectory } from '../server/directory-care';
+import { createMetricsHandler, listenOn } from '../server/endpoint';
+import { createLogger, type Logger } from '../server/logger';
+import { MetricsService } from '../server/metrics-service';
+
+export interface ClusterMetricsOptions {
+  /** The metrics directory; workers forked afterwards inherit it as PROMETHEUS_MULTIPROC_DIR. */
+  dir: string;
+  port: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default /metrics. */
+  path?: string;
+  basicAuth?: BasicAuthCredentials;
+  /** How often to look for dead pids that no exit event reported, default 10 s. */
+  reconcileIntervalMs?: number;
+  log?: Logger;
+}
+
+export interface ClusterMetricsServer {
+  server: http.Server;
+  /** http://HOST:PORT/PATH */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Call in the cluster primary, before forking the workers. */
+export async function serveClusterMetrics(options: ClusterMetricsOptions): Promise<ClusterMetricsServer> {
+  if (!cluster.isPrimary) throw new Error('serveClusterMetrics must be called in the cluster primary, not in a worker');
+  const dir = path.resolve(options.dir);
+  const host = options.host ?? '127.0.0.1';
+  const metricsPath = options.path ?? '/metrics';
+  const log = options.log ?? createLogger('prom-multiproc');
+
+  prepareDirectory(dir);
+  process.env.PROMETHEUS_MULTIPROC_DIR = dir;
+  const service = new MetricsService(log);
+  service.sweeper.reconcile([dir]);
+
+  const onExit = (worker: { process: { pid?: number } }): void => {
+    const pid = worker.process.pid;
+    if (pid !== undefined) service.sweeper.markDead(pid, [dir], 'exited');
+  };
+  cluster.on('exit', onExit);
+  const timer = setInterval(() => service.sweeper.reconcile([dir]), options.reconcileIntervalMs ?? 10_000);
+  timer.unref();
+
+  const sources = [{ dir }];
+  const handler = createMetricsHandler({
+    path: metricsPath,
+    basicAuth: options.basicAuth,
+    log,
+    title: 'Cluster metrics',
+    collect: async () => service.collect(sources),
+  });
+  let server: http.Server;
+  try {
+    server = await listenOn(handler, host, options.port);
+  } catch (error) {
+    cluster.off('exit', onExit);
+    clearInterval(timer);
+    throw error;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${metricsPath}`,
+    close: () =>
+      new Promise((resolve) => {
+        cluster.off('exit', onExit);
+        clearInterval(timer);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,91 @@
+// The module's settings: package.json `config` defaults, overridden with
+// `pm2 set pm2-prom-multiproc:KEY VALUE`, validated here into one typed object.
+import os from 'node:os';
+import path from 'node:path';
+import { parseBasicAuthSetting, type BasicAuthCredentials } from '../server/basic-auth';
+
+export const MODULE_NAME = 'pm2-prom-multiproc';
+
+export interface ModuleConfig {
+  port: number;
+  host: string;
+  /** Path of the metrics endpoint. */
+  path: string;
+  /** Served even when no app declares it in PROMETHEUS_MULTIPROC_DIR. */
+  dir: string;
+  reconcileIntervalSeconds: number;
+  basicAuth?: BasicAuthCredentials;
+}
+
+/** PM2's home, as PM2 itself finds it. */
+export function pm2Home(): string {
+  return process.env.PM2_HOME ?? path.join(os.homedir(), '.pm2');
+}
+
+/** The directory served when the `dir` setting is empty. */
+export function defaultMetricsDir(home: string = pm2Home()): string {
+  return path.join(home, 'prom-multiproc');
+}
+
+function text(raw: Record<string, unknown>, key: string): string {
+  const value = raw[key];
+  // @pm2/io casts numeric-looking and boolean-looking settings; every setting is text to us.
+  return value === undefined || value === null ? '' : String(value).trim();
+}
+
+function integerIn(value: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(value)) return undefined;
+  const number = Number(value);
+  return number >= min && number <= max ? number : undefined;
+}
+
+/**
+ * Validates the settings; throws one Error that lists every bad setting with what it expects and
+ * the `pm2 set` command that fixes it.
+ */
+export function parseModuleConfig(raw: Record<string, unknown>, home: string = pm2Home()): ModuleConfig {
+  const problems: string[] = [];
+  const problem = (key: string, expected: string): void => {
+    problems.push(`"${key}" ${expected}, got "${text(raw, key)}" (pm2 set ${MODULE_NAME}:${key} VALUE)`);
+  };
+
+  const port = integerIn(text(raw, 'port'), 1, 65535);
+  if (port === undefined) problem('port', 'must be an integer from 1 to 65535');
+
+  const host = text(raw, 'host');
+  if (host === '' || /\s/.test(host)) problem('host', 'must be a host name or IP address to listen on');
+
+  const metricsPath = text(raw, 'path');
+  if (!/^\/[^\s?#]+$/.test(metricsPath) || metricsPath === '/healthz') {
+    problem('path', 'must start with "/", hold no spaces, "?" or "#", and not be "/" or "/healthz"');
+  }
+
+  const dirSetting = text(raw, 'dir');
+  if (dirSetting !== '' && !path.isAbsolute(dirSetting)) problem('dir', 'must be an absolute path (or empty for the default)');
+
+  const reconcileIntervalSeconds = integerIn(text(raw, 'reconcile_interval'), 1, 86400);
+  if (reconcileIntervalSeconds === undefined) problem('reconcile_interval', 'must be a whole number of seconds from 1 to 86400');
+
+  let basicAuth: BasicAuthCredentials | undefined;
+  const basicAuthSetting = String(raw.basic_auth ?? '');
+  if (basicAuthSetting !== '') {
+    try {
+      basicAuth = parseBasicAuthSetting(basicAuthSetting);
+    } catch (error) {
+      // Never echo the setting: it holds a password.
+      problems.push(`${(error as Error).message} (pm2 set ${MODULE_NAME}:basic_auth user:password)`);
+    }
+  }
+
+  if (problems.length > 0 || port === undefined || reconcileIntervalSeconds === undefined) {
+    throw new Error(`invalid settings: ${problems.join('; ')}`);
+  }
+  return {
+    port,
+    host,
+    path: metricsPath,
+    dir: dirSetting === '' ? defaultMetricsDir(home) : path.normalize(dirSetting),
+    reconcileIntervalSeconds,
+    ...(basicAuth ? { basicAuth } : {}),
+  };
+}

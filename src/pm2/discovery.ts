@@ -1,0 +1,43 @@
+// Which directories to serve: the module's own directory plus every PROMETHEUS_MULTIPROC_DIR that
+// an app declares in its environment. Apps sharing a directory share one source.
+import type { DirectorySource } from '../server/directory-sources';
+import type { Logger } from '../server/logger';
+import type { Pm2Process } from './process-list';
+
+export class DirectoryDiscovery {
+  private readonly warnedApps = new Set<string>();
+
+  constructor(
+    private readonly defaultDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  sources(processes: readonly Pm2Process[]): DirectorySource[] {
+    const appsByDir = new Map<string, Set<string>>([[this.defaultDir, new Set()]]);
+    for (const process of processes) {
+      if (process.metricsDir === undefined) {
+        this.warnIfClustered(process);
+        continue;
+      }
+      let apps = appsByDir.get(process.metricsDir);
+      if (apps === undefined) {
+        apps = new Set();
+        appsByDir.set(process.metricsDir, apps);
+      }
+      apps.add(process.name);
+    }
+    return [...appsByDir].map(([dir, apps]) =>
+      apps.size === 0 ? { dir } : { dir, app: [...apps].sort().join(',') },
+    );
+  }
+
+  // A cluster without a directory exposes one worker per scrape: the problem this module solves.
+  private warnIfClustered(process: Pm2Process): void {
+    if (!process.clusterMode || process.isModule || this.warnedApps.has(process.name)) return;
+    this.warnedApps.add(process.name);
+    this.log.warn(
+      `app "${process.name}" runs in cluster mode without PROMETHEUS_MULTIPROC_DIR: its workers' metrics ` +
+        `are not merged; set PROMETHEUS_MULTIPROC_DIR=${this.defaultDir} in its env (ecosystem file)`,
+    );
+  }
+}

@@ -1,0 +1,88 @@
+// Entry point of the PM2 module: reads the settings, follows PM2's processes and serves the
+// merged /metrics. A bad setting or a busy port is logged clearly and the module waits (a crash
+// would only make PM2 restart it in a loop); `pm2 set` restarts it with the new settings.
+import io from '@pm2/io';
+import type http from 'node:http';
+import { createMetricsHandler, listenOn } from '../server/endpoint';
+import { createLogger, type Logger } from '../server/logger';
+import { MetricsService } from '../server/metrics-service';
+import { MODULE_NAME, parseModuleConfig, type ModuleConfig } from './config';
+import { Pm2Lifecycle } from './lifecycle';
+import { showHealthInMonit } from './monit';
+import { Pm2Client } from './pm2-client';
+import { processMetrics } from './process-metrics';
+
+const LISTEN_RETRY_MS = 15_000;
+
+function readSettings(): Record<string, unknown> {
+  const conf: unknown = io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
+  const settings = typeof conf === 'object' && conf !== null ? (conf as Record<string, unknown>).module_conf : undefined;
+  return typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : {};
+}
+
+// Keeps the process alive, doing nothing, so that PM2 does not restart it.
+function waitForNewSettings(): void {
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function listenUntilFree(handler: http.RequestListener, config: ModuleConfig, log: Logger): Promise<http.Server> {
+  let reported = false;
+  for (;;) {
+    try {
+      return await listenOn(handler, config.host, config.port);
+    } catch (error) {
+      if (!reported) {
+        log.error(
+          `${(error as Error).message}; retrying every ${LISTEN_RETRY_MS / 1000} s ` +
+            `(or choose another port: pm2 set ${MODULE_NAME}:port NUMBER)`,
+        );
+        reported = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const log = createLogger(MODULE_NAME);
+  let config: ModuleConfig;
+  try {
+    config = parseModuleConfig(readSettings());
+  } catch (error) {
+    log.error(`${(error as Error).message}; not serving until the settings are fixed`);
+    waitForNewSettings();
+    return;
+  }
+
+  const service = new MetricsService(log);
+  const lifecycle = new Pm2Lifecycle(new Pm2Client(), service, config.dir, log);
+  await lifecycle.start(config.reconcileIntervalSeconds * 1000);
+  showHealthInMonit(() => service.health());
+
+  const handler = createMetricsHandler({
+    path: config.path,
+    basicAuth: config.basicAuth,
+    log,
+    title: MODULE_NAME,
+    collect: async () => {
+      const processes = await lifecycle.refresh();
+      return service.collect(lifecycle.sources, processMetrics(processes));
+    },
+  });
+  const server = await listenUntilFree(handler, config, log);
+  const dirs = lifecycle.sources.map((source) => source.dir).join(', ');
+  log.info(`serving http://${config.host}:${config.port}${config.path} (directories: ${dirs || 'none'})`);
+
+  const shutdown = (): void => {
+    lifecycle.stop();
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${MODULE_NAME}: error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

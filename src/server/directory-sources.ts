@@ -1,0 +1,106 @@
+// Collects several metric directories (one per PM2 app, or one in all) into one set of families.
+// With more than one directory every sample gets the app's name as a label, so two apps that use
+// the same metric name cannot collide.
+import { DirectoryCollector, type MetricFamily } from '../collect';
+import type { Logger } from './logger';
+
+/** The label naming the app whose directory a sample came from, when several are served. */
+export const APP_LABEL = 'pm2_app';
+
+export interface DirectorySource {
+  dir: string;
+  /** The app(s) writing there; the value of APP_LABEL when several directories are served. */
+  app?: string;
+}
+
+function withLabel(families: MetricFamily[], name: string, value: string): MetricFamily[] {
+  return families.map((family) => ({
+    ...family,
+    samples: family.samples.map((sample) => ({ ...sample, labels: { ...sample.labels, [name]: value } })),
+  }));
+}
+
+export class DirectoriesCollector {
+  private readonly collectors = new Map<string, DirectoryCollector>();
+  private readonly reportedConflicts = new Set<string>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** The merged families of every source. A directory that cannot be read is skipped and logged. */
+  collect(sources: readonly DirectorySource[]): MetricFamily[] {
+    this.forgetAllBut(sources);
+    const labelled = sources.length > 1;
+    const lists: MetricFamily[][] = [];
+    for (const source of sources) {
+      let families: MetricFamily[];
+      try {
+        families = this.collectorFor(source.dir).collect();
+      } catch (error) {
+        this.log.warn(`cannot read metrics directory ${source.dir}: ${(error as Error).message}`);
+        continue;
+      }
+      lists.push(labelled && source.app !== undefined ? withLabel(families, APP_LABEL, source.app) : families);
+    }
+    return this.merge(lists);
+  }
+
+  /** The collectors' own health; labelled with the directory when several are served. */
+  selfMetrics(): MetricFamily[] {
+    const labelled = this.collectors.size > 1;
+    return this.merge(
+      [...this.collectors].map(([dir, collector]) =>
+        labelled ? withLabel(collector.selfMetrics(), 'dir', dir) : collector.selfMetrics(),
+      ),
+    );
+  }
+
+  /** Files read and corrupt files, summed over every directory served. */
+  totals(): { filesRead: number; corruptFiles: number } {
+    let filesRead = 0;
+    let corruptFiles = 0;
+    for (const collector of this.collectors.values()) {
+      filesRead += collector.stats.filesRead;
+      corruptFiles += collector.stats.corruptFiles;
+    }
+    return { filesRead, corruptFiles };
+  }
+
+  private collectorFor(dir: string): DirectoryCollector {
+    let collector = this.collectors.get(dir);
+    if (collector === undefined) {
+      collector = new DirectoryCollector(dir, { warn: (message) => this.log.warn(message) });
+      this.collectors.set(dir, collector);
+    }
+    return collector;
+  }
+
+  // A collector caches every file of its directory: drop the ones no longer served.
+  private forgetAllBut(sources: readonly DirectorySource[]): void {
+    const served = new Set(sources.map((source) => source.dir));
+    for (const dir of this.collectors.keys()) {
+      if (!served.has(dir)) this.collectors.delete(dir);
+    }
+  }
+
+  // Same name and type: one family with the samples of all. Another type under a taken name
+  // cannot be exposed in the same family, so it is left out and reported once.
+  private merge(lists: MetricFamily[][]): MetricFamily[] {
+    const byName = new Map<string, MetricFamily>();
+    for (const families of lists) {
+      for (const family of families) {
+        const existing = byName.get(family.name);
+        if (existing === undefined) {
+          byName.set(family.name, { ...family, samples: [...family.samples] });
+        } else if (existing.type === family.type) {
+          existing.samples.push(...family.samples);
+        } else if (!this.reportedConflicts.has(family.name)) {
+          this.reportedConflicts.add(family.name);
+          this.log.warn(
+            `metric "${family.name}" is a ${existing.type} in one directory and a ${family.type} in another: only the ${existing.type} is exposed`,
+          );
+        }
+      }
+    }
+    return [...byName.values()];
+  }
+}

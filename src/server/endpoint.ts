@@ -1,0 +1,123 @@
+// The HTTP endpoint: GET /metrics (negotiated format, gzip), GET / (landing page), GET /healthz,
+// 404 for anything else, optional basic auth on everything but /healthz.
+import http from 'node:http';
+import type { MetricFamily } from '../collect';
+import { basicAuthChecker, type BasicAuthCredentials } from './basic-auth';
+import { Exposition, contentTypeOf } from './exposition';
+import type { Logger } from './logger';
+import { acceptsGzip, chooseFormat } from './negotiation';
+import { singleFlight } from './single-flight';
+
+export interface EndpointOptions {
+  /** Path of the metrics, `/metrics` by default. */
+  path: string;
+  basicAuth?: BasicAuthCredentials;
+  /** Gathers every family to expose; concurrent scrapes share one call. */
+  collect: () => Promise<MetricFamily[]>;
+  log: Logger;
+  /** Shown on the landing page. */
+  title: string;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+function landingPage(title: string, metricsPath: string): string {
+  const safeTitle = escapeHtml(title);
+  const safePath = escapeHtml(metricsPath);
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${safeTitle}</title></head>
+<body><h1>${safeTitle}</h1>
+<p>Prometheus metrics: <a href="${safePath}">${safePath}</a></p>
+<p>Health: <a href="/healthz">/healthz</a></p>
+</body></html>
+`;
+}
+
+function sendPlain(response: http.ServerResponse, status: number, text: string, head: boolean): void {
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  response.end(head ? undefined : text);
+}
+
+export function createMetricsHandler(options: EndpointOptions): http.RequestListener {
+  const isAuthorized = options.basicAuth ? basicAuthChecker(options.basicAuth) : () => true;
+  const currentExposition = singleFlight(async () => new Exposition(await options.collect()));
+  const landing = landingPage(options.title, options.path);
+
+  async function serveMetrics(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const format = chooseFormat(request.headers.accept);
+    const exposition = await currentExposition();
+    const gzip = acceptsGzip(request.headers['accept-encoding']);
+    const body = gzip ? await exposition.gzipped(format) : exposition.body(format);
+    const headers: http.OutgoingHttpHeaders = {
+      'Content-Type': contentTypeOf(format),
+      'Content-Length': body.length,
+      Vary: 'Accept, Accept-Encoding',
+    };
+    if (gzip) headers['Content-Encoding'] = 'gzip';
+    response.writeHead(200, headers);
+    response.end(request.method === 'HEAD' ? undefined : body);
+  }
+
+  return (request, response) => {
+    const pathname = (request.url ?? '/').split('?')[0];
+    const head = request.method === 'HEAD';
+    if (request.method !== 'GET' && !head) {
+      response.setHeader('Allow', 'GET, HEAD');
+      sendPlain(response, 405, 'Method not allowed\n', false);
+      return;
+    }
+    if (pathname === '/healthz') {
+      sendPlain(response, 200, 'ok\n', head);
+      return;
+    }
+    if (!isAuthorized(request.headers.authorization)) {
+      response.setHeader('WWW-Authenticate', 'Basic realm="metrics", charset="UTF-8"');
+      sendPlain(response, 401, 'Unauthorized\n', head);
+      return;
+    }
+    if (pathname === options.path) {
+      serveMetrics(request, response).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        options.log.error(`scrape failed: ${message}`);
+        if (!response.headersSent) sendPlain(response, 500, `scrape failed: ${message}\n`, head);
+        else response.destroy();
+      });
+      return;
+    }
+    if (pathname === '/') {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      response.end(head ? undefined : landing);
+      return;
+    }
+    sendPlain(response, 404, 'Not found\n', head);
+  };
+}
+
+/** Starts listening; rejects with an Error that names the address and the cause. */
+export function listenOn(handler: http.RequestListener, host: string, port: number): Promise<http.Server> {
+  const server = http.createServer(handler);
+  // Scrapers keep connections alive; this bounds what an idle or slow client can hold open.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.requestTimeout = 60_000;
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const cause =
+        error.code === 'EADDRINUSE'
+          ? 'the port is already in use by another process'
+          : error.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : error.code === 'EADDRNOTAVAIL'
+              ? 'the host address is not available on this machine'
+              : error.message;
+      reject(new Error(`cannot listen on ${host}:${port}: ${cause}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+  });
+}

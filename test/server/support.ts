@@ -1,0 +1,90 @@
+// Shared by the server, cluster and PM2 tests: real HTTP requests, metric files written by the
+// real store as any pid, and pids that are really alive or really dead.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { encodeKey, type GaugeMode } from '../../src/store/format';
+import { ProcessStore } from '../../src/store/mmap-file';
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+}
+
+export function httpGet(url: string, headers: http.OutgoingHttpHeaders = {}, method = 'GET'): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, text: body.toString('utf8') });
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+export function makeTempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-prom-${prefix}-`));
+}
+
+/** Adds `value` to a counter of `pid` in `dir`, through the real store. */
+export function writeCounter(dir: string, pid: number, name: string, labels: Record<string, string>, value: number): void {
+  const store = new ProcessStore(dir, { pid, threadId: 0, backend: 'pwrite' });
+  const file = store.file('counter');
+  file.add(file.slotOf(encodeKey(name, `${name}_total`, labels, `${name} help`)), value);
+  store.close();
+}
+
+/** Sets a gauge of `pid` in `dir` (mode decides the file), through the real store. */
+export function writeGauge(dir: string, pid: number, mode: GaugeMode, name: string, value: number): void {
+  const store = new ProcessStore(dir, { pid, threadId: 0, backend: 'pwrite' });
+  const file = store.file('gauge', mode);
+  file.set(file.slotOf(encodeKey(name, name, {}, `${name} help`)), value);
+  store.close();
+}
+
+/** A process that stays alive until killed. */
+export async function startSleeper(): Promise<ChildProcess & { pid: number }> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  return child as ChildProcess & { pid: number };
+}
+
+/** The pid of a process that has exited (and been reaped). */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid as number;
+}
+
+/** The value of the sample `name{labels}` in a text exposition, or undefined. */
+export function sampleValue(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels);
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const lineLabels = new Map<string, string>();
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      lineLabels.set(pair[1], pair[2]);
+    }
+    if (lineLabels.size === wanted.length && wanted.every(([key, value]) => lineLabels.get(key) === value)) {
+      return Number(match[3]);
+    }
+  }
+  return undefined;
+}
+
+/** Every sample line of `name` (any labels) in a text exposition. */
+export function sampleLines(exposition: string, name: string): string[] {
+  return exposition.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+}
