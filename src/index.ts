@@ -41,6 +41,9 @@ export {
 } from './collect';
 export type { CollectorStats, MetricFamily, MetricType, Sample } from './collect';
 
+export { serveClusterMetrics } from './cluster';
+export type { ClusterMetricsOptions, ClusterMetricsServer } from './cluster';
+
 import { globalRegistry } from './metrics/registry';
 
 /** The default registry (prom-client's `register`). */
