@@ -1,0 +1,117 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { HEADER_BYTES, encodeKey, parseEntries, parseFileName } from '../../src/store/format';
+import { ProcessStore } from '../../src/store/mmap-file';
+import type { BackendKind } from '../../src/store/mmap-file';
+import { makeTempDir, readFileSamples } from './helpers';
+
+const PYTHON_DB = '/work/shared/fixtures/python-current/db';
+
+type Operation =
+  | { kind: 'add'; key: number; amount: number }
+  | { kind: 'set'; key: number; value: number }
+  | { kind: 'setWithTimestamp'; key: number; value: number; timestamp: number }
+  | { kind: 'manyKeys'; count: number; helpBytes: number }
+  | { kind: 'reopen' };
+
+const LABEL_VALUES = ['GET', 'POST', 'q"uote', 'back\\slash', 'new\nline', 'ünïcødé', '日本', ''];
+const keyNumber = fc.integer({ min: 0, max: LABEL_VALUES.length * 3 - 1 });
+const finite = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 });
+const operation: fc.Arbitrary<Operation> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), key: keyNumber, amount: finite }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyNumber, value: finite }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('setWithTimestamp' as const), key: keyNumber, value: finite, timestamp: fc.double({ min: 0, max: 2e9, noNaN: true }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('manyKeys' as const), count: fc.integer({ min: 1, max: 300 }), helpBytes: fc.integer({ min: 0, max: 600 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
+);
+
+function keyFor(key: number): string {
+  const method = LABEL_VALUES[key % LABEL_VALUES.length];
+  return encodeKey('requests', 'requests_total', { method, shard: String(Math.floor(key / LABEL_VALUES.length)) }, 'Requests.');
+}
+
+/** Runs the operations through one backend; returns the file's bytes and what the values should be. */
+function runOperations(backend: BackendKind, dir: string, operations: readonly Operation[]): { bytes: Buffer; model: Map<string, number> } {
+  const model = new Map<string, number>();
+  let store = new ProcessStore(dir, { backend, pid: 1234 });
+  let file = store.file('counter');
+  let bulk = 0;
+  for (const op of operations) {
+    if (op.kind === 'reopen') {
+      store.close();
+      store = new ProcessStore(dir, { backend, pid: 1234 });
+      file = store.file('counter');
+    } else if (op.kind === 'manyKeys') {
+      for (let i = 0; i < op.count; i++) {
+        const key = encodeKey('bulk', 'bulk_total', { n: String(bulk++) }, 'h'.repeat(op.helpBytes));
+        file.slotOf(key);
+        model.set(key, 0);
+      }
+    } else {
+      const key = keyFor(op.key);
+      const slot = file.slotOf(key);
+      if (op.kind === 'add') file.add(slot, op.amount);
+      else if (op.kind === 'set') file.set(slot, op.value);
+      else file.setWithTimestamp(slot, op.value, op.timestamp);
+      model.set(key, op.kind === 'add' ? (model.get(key) ?? 0) + op.amount : op.value);
+    }
+  }
+  store.close();
+  return { bytes: fs.readFileSync(file.path), model };
+}
+
+describe('native and pwrite backends', () => {
+  it('write byte-identical files for the same operations, holding the expected values', () => {
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
+        const native = makeTempDir();
+        const pwrite = makeTempDir();
+        try {
+          const fromNative = runOperations('native', native.dir, operations);
+          const fromPwrite = runOperations('pwrite', pwrite.dir, operations);
+          assert.equal(fromNative.bytes.length, fromPwrite.bytes.length, 'same size');
+          assert.ok(fromNative.bytes.equals(fromPwrite.bytes), 'same bytes');
+          const samples = readFileSamples(path.join(native.dir, 'counter_1234.db'));
+          assert.deepEqual(new Map([...samples].map(([key, sample]) => [key, sample.value])), fromNative.model);
+        } finally {
+          native.remove();
+          pwrite.remove();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+for (const backend of ['native', 'pwrite'] as const) {
+  describe(`Python's own files (${backend} backend)`, () => {
+    let dir: string;
+    let remove: () => void;
+    beforeEach(() => ({ dir, remove } = makeTempDir()));
+    afterEach(() => remove());
+
+    it('are reproduced byte for byte by appending the same keys and writing the same values', () => {
+      const names = fs.readdirSync(PYTHON_DB);
+      assert.ok(names.length > 20, `fixtures in ${PYTHON_DB}`);
+      for (const name of names) {
+        const parsed = parseFileName(name);
+        assert.ok(parsed, name);
+        const python = fs.readFileSync(path.join(PYTHON_DB, name));
+        const { entries, error } = parseEntries(python, HEADER_BYTES, python.readInt32LE(0));
+        assert.equal(error, undefined);
+        const store = new ProcessStore(dir, { backend, pid: parsed.pid });
+        const file = store.file(parsed.type, parsed.mode);
+        for (const entry of entries) {
+          file.setWithTimestamp(file.slotOf(entry.key), python.readDoubleLE(entry.valueOffset), python.readDoubleLE(entry.valueOffset + 8));
+        }
+        store.close();
+        assert.ok(fs.readFileSync(path.join(dir, name)).equals(python), `${name} differs from Python's`);
+      }
+    });
+  });
+}
