@@ -1,20 +1,17 @@
-// The one ProcessStore of this process (or worker thread) that the mirror writes through: each
-// file must have exactly one writer, so every mirror in a process shares it.
+// The store the mirror writes through: the same one as this process's own metrics (src/metrics),
+// since each file must have exactly one writer.
 
-import { ProcessStore } from '../store/mmap-file';
-
-let store: ProcessStore | undefined;
+import { activeStore } from '../metrics/active-store';
+import type { ProcessStore } from '../store/mmap-file';
 
 /** This process's store in PROMETHEUS_MULTIPROC_DIR; throws a clear Error when it is not set. */
 export function processStore(): ProcessStore {
+  const store = activeStore();
   if (store === undefined) {
-    const dir = process.env.PROMETHEUS_MULTIPROC_DIR;
-    if (dir === undefined || dir === '') {
-      throw new Error(
-        'PROMETHEUS_MULTIPROC_DIR is not set: mirroring writes metric files there (or pass options.store)',
-      );
-    }
-    store = new ProcessStore(dir);
+    throw new Error(
+      'PROMETHEUS_MULTIPROC_DIR is not set: mirroring writes metric files there (or pass options.store). ' +
+        "In a single process, prom-client's own registry and collectDefaultMetrics() need no mirror.",
+    );
   }
   return store;
 }

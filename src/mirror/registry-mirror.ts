@@ -128,19 +128,26 @@ export class RegistryMirror {
     return seen;
   }
 
-  /** Runs a metric's collect() (default metrics compute their values there); builds a new one's mirror. */
+  /**
+   * Runs a metric's collect() (default metrics compute their values there), then builds the
+   * mirror of a metric new in this pass. A failing collect() leaves the values it had.
+   */
   private async refresh(entry: MirroredName): Promise<void> {
     const { metric } = entry;
     const name = metric.name as string;
+    if (typeof metric.collect === 'function') {
+      try {
+        await metric.collect();
+      } catch (error) {
+        this.warnOnce(name, `prom-client metric "${name}": its collect() failed, its last values are mirrored: ${describe(error)}`);
+      }
+    }
+    if (entry.settled) return;
+    entry.settled = true;
     try {
-      if (typeof metric.collect === 'function') await metric.collect();
-      if (entry.settled) return;
-      entry.settled = true;
       entry.mirror = this.mirrorFor(metric, name, await typeOf(metric), entry.defaultLabels);
     } catch (error) {
-      if (entry.settled) this.warnOnce(name, `prom-client metric "${name}": its collect() failed: ${describe(error)}`);
-      else this.refuse(name, describe(error));
-      entry.settled = true;
+      this.refuse(name, describe(error));
     }
   }
 
