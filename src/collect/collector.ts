@@ -16,6 +16,8 @@ export interface CollectorStats {
   corruptFiles: number;
   /** Series in the last collect's output, before histogram `_count`s are derived. */
   series: number;
+  /** Series in the collector's table, including those of files gone since (bounded by rebuilds). */
+  trackedSeries: number;
   /** Collects run since the collector was made. */
   collects: number;
   /** Seconds the last collect took. */
@@ -47,7 +49,14 @@ const STALE_SERIES_LIMIT = 4096;
  * Never throws for bad files: skips them, warns once, counts them in its own error metric.
  */
 export class DirectoryCollector {
-  readonly stats: CollectorStats = { filesRead: 0, corruptFiles: 0, series: 0, collects: 0, lastCollectSeconds: 0 };
+  readonly stats: CollectorStats = {
+    filesRead: 0,
+    corruptFiles: 0,
+    series: 0,
+    trackedSeries: 0,
+    collects: 0,
+    lastCollectSeconds: 0,
+  };
   private readonly warn: (message: string) => void;
   private merger = new SampleMerger();
   private readonly files = new Map<string, TrackedFile>();
@@ -76,6 +85,7 @@ export class DirectoryCollector {
     const families = this.merger.families();
     this.stats.filesRead = filesRead;
     this.stats.corruptFiles = corruptFiles;
+    this.stats.trackedSeries = this.merger.seriesCount;
     this.stats.series = this.merger.seriesCount - this.merger.unusedSeries();
     this.stats.collects++;
     this.stats.lastCollectSeconds = Number(process.hrtime.bigint() - started) / 1e9;

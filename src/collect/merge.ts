@@ -48,8 +48,8 @@ function describe(type: FileType, mode: GaugeMode | undefined): string {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** A key taken apart and checked, so that nothing in it can break the exposition. */
-function checkedKey(key: string): DecodedKey | string {
+/** A key taken apart and checked (names, label names), or why it cannot be exposed. */
+export function checkedKey(key: string): DecodedKey | string {
   let decoded: DecodedKey;
   try {
     decoded = decodeKey(key);

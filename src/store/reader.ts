@@ -11,6 +11,8 @@ export interface FileContents {
   readonly keys: readonly string[];
   /** Float64 index of each key's value in `numbers` (value byte offset / 8); timestamp at +1. */
   readonly slots: Int32Array;
+  /** Byte offset where each entry (its key length) starts. */
+  readonly starts: Int32Array;
   /** The bytes [0, used) of the file seen as float64s (little-endian, as the format is). */
   readonly numbers: Float64Array;
   /** Changes whenever earlier keys were dropped and parsed again (file replaced or rewritten). */
@@ -124,6 +126,7 @@ export class MetricFileReader {
       contents: {
         keys: this.keys,
         slots: this.slots,
+        starts: this.starts,
         numbers: this.numbers,
         layoutVersion: this.layoutVersion,
         problem: this.stuckProblem,

@@ -1,0 +1,134 @@
+// The `pm2-prom-multiproc` command: look at a metrics directory or one file from a shell.
+
+import * as fs from 'node:fs';
+import {
+  collectDirectory,
+  markProcessDead,
+  renderOpenMetrics,
+  renderText,
+} from './collect';
+import { checkedKey } from './collect/merge';
+import { readMetricFile } from './store/reader';
+
+const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
+
+Commands:
+  collect DIR                 merge every *.db file of DIR, print Prometheus text format 0.0.4
+  collect DIR --openmetrics   the same as OpenMetrics 1.0
+  collect DIR --json          the same as a JSON array of {name, labels, value}
+                              (non-finite values as the strings "+Inf", "-Inf", "NaN")
+  inspect FILE.db             dump one file's entries: offsets, value, timestamp, key;
+                              exits 1 when the file is corrupt (the problems are listed)
+  mark-dead DIR PID           remove PID's live gauge files (gauge_live*_PID.db and its
+                              threads' gauge_live*_PID-N.db), as when that process exits
+  --help                      this text
+
+Warnings about unreadable files go to stderr; the merge goes on without them.
+`;
+
+class UsageError extends Error {}
+
+/** Runs one command; returns the exit code. Output goes to process.stdout / process.stderr. */
+export function main(args: readonly string[]): number {
+  try {
+    return run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`pm2-prom-multiproc: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`pm2-prom-multiproc: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function run(args: readonly string[]): number {
+  const [command, ...rest] = args;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  switch (command) {
+    case 'collect':
+      return collect(rest);
+    case 'inspect':
+      return inspect(rest);
+    case 'mark-dead':
+      return markDead(rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function collect(args: readonly string[]): number {
+  const flags = args.filter((arg) => arg.startsWith('--'));
+  const positional = args.filter((arg) => !arg.startsWith('--'));
+  if (positional.length !== 1) throw new UsageError('collect takes one directory');
+  const unknown = flags.filter((flag) => flag !== '--json' && flag !== '--openmetrics');
+  if (unknown.length > 0) throw new UsageError(`collect: unknown option ${unknown[0]}`);
+  if (flags.length > 1) throw new UsageError('collect: choose one of --json and --openmetrics');
+  const dir = positional[0];
+  requireDirectory(dir);
+
+  const families = collectDirectory(dir, { warn: (message) => process.stderr.write(`${message}\n`) });
+  if (flags[0] === '--json') {
+    const samples = families.flatMap((family) =>
+      family.samples.map((sample) => ({ name: sample.name, labels: sample.labels, value: jsonValue(sample.value) })),
+    );
+    process.stdout.write(`${JSON.stringify(samples, null, 1)}\n`);
+  } else {
+    process.stdout.write(flags[0] === '--openmetrics' ? renderOpenMetrics(families) : renderText(families));
+  }
+  return 0;
+}
+
+function jsonValue(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? '+Inf' : '-Inf';
+}
+
+function inspect(args: readonly string[]): number {
+  if (args.length !== 1) throw new UsageError('inspect takes one file');
+  const file = args[0];
+  const result = readMetricFile(file);
+  if (result.status === 'missing') throw new Error(`${file} does not exist`);
+  if (result.status === 'unreadable') throw new Error(`${file} cannot be used: it ${result.problem}`);
+
+  const { keys, slots, starts, numbers, used, size, problem } = result.contents;
+  const problems: string[] = [];
+  const lines = [`${file}: ${size} bytes, ${used} in use, ${keys.length} entries`, 'offset\tvalue@\tvalue\ttimestamp\tkey'];
+  for (let i = 0; i < keys.length; i++) {
+    const slot = slots[i];
+    lines.push(`${starts[i]}\t${slot * 8}\t${numbers[slot]}\t${numbers[slot + 1]}\t${keys[i]}`);
+    const checked = checkedKey(keys[i]);
+    if (typeof checked === 'string') problems.push(`entry at ${starts[i]}: ${checked}`);
+  }
+  if (problem !== undefined) problems.push(problem);
+  for (const text of problems) lines.push(`problem: ${text}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+function markDead(args: readonly string[]): number {
+  if (args.length !== 2) throw new UsageError('mark-dead takes a directory and a pid');
+  const [dir, pidText] = args;
+  if (!/^[1-9]\d*$/.test(pidText)) throw new UsageError(`mark-dead: "${pidText}" is not a pid`);
+  requireDirectory(dir);
+  const removed = markProcessDead(Number(pidText), dir);
+  for (const filePath of removed) process.stdout.write(`removed ${filePath}\n`);
+  if (removed.length === 0) process.stdout.write(`no live gauge files of pid ${pidText} in ${dir}\n`);
+  return 0;
+}
+
+function requireDirectory(dir: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new Error(`metrics directory ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new Error(`${dir} is not a directory`);
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

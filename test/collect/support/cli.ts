@@ -1,0 +1,18 @@
+// Runs the real command line as a child process (through tsx on src/cli.ts).
+
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.ts');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: readonly string[]): CliResult {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
