@@ -54,6 +54,8 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
   /** inc(), inc(2), inc({ method: 'GET' }), inc({ method: 'GET' }, 2). */
   inc(labels?: LabelValues<T> | number, value?: number): void {
     if (typeof labels === 'object' && labels !== null) {
+      // Checked before the child exists, so a refused call creates no entry.
+      checkIncrement(this.description, value);
       this.childOf(labels).inc(value);
     } else {
       this.withoutLabels().inc(labels);

@@ -97,18 +97,31 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
 
   /** set(5), set({ queue: 'a' }, 5). */
   set(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.childOf(labels).set(value as number);
-    else this.withoutLabels().set(labels);
+    if (typeof labels === 'object' && labels !== null) {
+      // Checked before the child exists, so a refused call creates no entry.
+      const checked = checkFinite(this.description, value);
+      this.childOf(labels).set(checked);
+    } else {
+      this.withoutLabels().set(labels);
+    }
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.childOf(labels).inc(value);
-    else this.withoutLabels().inc(labels);
+    if (typeof labels === 'object' && labels !== null) {
+      const checked = value === undefined ? 1 : checkFinite(this.description, value);
+      this.childOf(labels).inc(checked);
+    } else {
+      this.withoutLabels().inc(labels);
+    }
   }
 
   dec(labels?: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.childOf(labels).dec(value);
-    else this.withoutLabels().dec(labels);
+    if (typeof labels === 'object' && labels !== null) {
+      const checked = value === undefined ? 1 : checkFinite(this.description, value);
+      this.childOf(labels).dec(checked);
+    } else {
+      this.withoutLabels().dec(labels);
+    }
   }
 
   setToCurrentTime(labels?: LabelValues<T>): void {

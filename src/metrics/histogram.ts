@@ -63,19 +63,22 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     for (const slot of this.bucketSlots) this.file.set(slot, 0);
   }
 
-  /** prom-client's get() values of this child: cumulative buckets, +Inf, _sum, _count. */
+  /**
+   * prom-client's get() values of this child: cumulative buckets, +Inf, _sum, _count, with
+   * prom-client's `exemplar` fields (always empty here) so the objects compare equal.
+   */
   values(name: string): Array<MetricValue<T>> {
     const values: Array<MetricValue<T>> = [];
     let count = 0;
     const last = this.bounds.length - 1;
     for (let i = 0; i < last; i++) {
       count += this.file.get(this.bucketSlots[i]);
-      values.push({ labels: { le: this.bounds[i], ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket` });
+      values.push({ labels: { le: this.bounds[i], ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar: null });
     }
     count += this.file.get(this.bucketSlots[last]);
-    values.push({ labels: { le: '+Inf', ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket` });
-    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.sumSlot), metricName: `${name}_sum` });
-    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_count` });
+    values.push({ labels: { le: '+Inf', ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar: null });
+    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.sumSlot), metricName: `${name}_sum`, exemplar: undefined });
+    values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_count`, exemplar: undefined });
     return values;
   }
 }
@@ -105,8 +108,13 @@ export class Histogram<T extends string = string> extends Metric<T, HistogramChi
 
   /** observe(0.3), observe({ route: '/' }, 0.3). */
   observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.childOf(labels).observe(value as number);
-    else this.withoutLabels().observe(labels);
+    if (typeof labels === 'object' && labels !== null) {
+      // Checked before the child exists, so a refused call creates no entry.
+      const checked = checkFinite(this.description, value);
+      this.childOf(labels).observe(checked);
+    } else {
+      this.withoutLabels().observe(labels);
+    }
   }
 
   /** end(labels?) observes the seconds elapsed, for the start labels merged with these. */

@@ -39,6 +39,8 @@ export interface MetricValue<T extends string> {
   value: number;
   labels: LabelValues<T> & Record<string, LabelValue>;
   metricName?: string;
+  /** Present (and empty: exemplars are not supported) on histogram values, as in prom-client. */
+  exemplar?: null;
 }
 
 /** What get() returns, prom-client's MetricObjectWithValues shape. */

@@ -129,8 +129,13 @@ export class Summary<T extends string = string> extends Metric<T, SummaryChild<T
 
   /** observe(12), observe({ route: '/' }, 12). */
   observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.childOf(labels).observe(value as number);
-    else this.withoutLabels().observe(labels);
+    if (typeof labels === 'object' && labels !== null) {
+      // Checked before the child exists, so a refused call creates no entry.
+      const checked = checkFinite(this.description, value);
+      this.childOf(labels).observe(checked);
+    } else {
+      this.withoutLabels().observe(labels);
+    }
   }
 
   /** end(labels?) observes the seconds elapsed, for the start labels merged with these. */
