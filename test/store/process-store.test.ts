@@ -144,6 +144,15 @@ for (const backend of FILE_BACKENDS) {
       );
     });
 
+    it('refuses to continue a file whose size no writer makes, naming it', () => {
+      const filePath = path.join(dir, 'gauge_all_8.db');
+      fs.writeFileSync(filePath, Buffer.alloc(100));
+      const store = new ProcessStore(dir, { backend, pid: 8 });
+      assert.throws(() => store.file('gauge', 'all'), {
+        message: new RegExp(`^Metric file "${filePath}" cannot be continued: its size 100 is not a multiple of 8`),
+      });
+    });
+
     it('drops updates after close and refuses new keys', () => {
       const store = new ProcessStore(dir, { backend, pid: 10 });
       const file = store.file('counter');
