@@ -1,0 +1,131 @@
+// The pm2-prom-multiproc command as a user runs it: a real child process on real files.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runCli } from '../collect/support/cli';
+import { HEADER_BYTES, entryBytes } from '../../src/store/format';
+import { fileBytes, keyOf, makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
+import type { EntrySpec } from '../collect/support/files';
+import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from '../collect/support/promtool';
+import { assertSameSamples, parseExposition, pythonExpectedSamples } from '../collect/support/samples';
+
+const PYTHON_CURRENT = '/work/shared/fixtures/python-current';
+
+describe('pm2-prom-multiproc command line', () => {
+  let dir: string;
+  beforeEach(() => (dir = makeTempDir('pm2-prom-cli-')));
+  afterEach(() => removeDir(dir));
+
+  it('prints its usage for --help, and fails with it on stderr for an unknown command', () => {
+    const help = runCli(['--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: pm2-prom-multiproc <command>/);
+    for (const command of ['collect DIR', 'inspect FILE.db', 'mark-dead DIR PID']) assert.ok(help.stdout.includes(command));
+    const unknown = runCli(['frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"[\s\S]*Usage:/);
+    assert.equal(runCli([]).status, 2);
+  });
+
+  it('collect: text by default, OpenMetrics on request, both with the samples Python merged', function () {
+    const db = path.join(PYTHON_CURRENT, 'db');
+    const text = runCli(['collect', db]);
+    assert.equal(text.status, 0, text.stderr);
+    assertSameSamples(parseExposition(text.stdout), pythonExpectedSamples(PYTHON_CURRENT), 'text');
+    const openMetrics = runCli(['collect', db, '--openmetrics']);
+    assert.equal(openMetrics.status, 0, openMetrics.stderr);
+    assert.ok(openMetrics.stdout.endsWith('# EOF\n'));
+    assertSameSamples(parseExposition(openMetrics.stdout), pythonExpectedSamples(PYTHON_CURRENT), 'OpenMetrics');
+    if (!promtoolAvailable()) {
+      console.log(`      (${PROMTOOL_MISSING})`);
+      this.skip();
+    }
+    assertPromtoolAccepts(text.stdout, [/^g_sum non-histogram and non-summary metrics should not have "_sum" suffix$/]);
+  });
+
+  it('collect: says what is wrong with the directory or the options', () => {
+    const missing = runCli(['collect', path.join(dir, 'nope')]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /metrics directory .*nope does not exist/);
+    assert.equal(missing.stdout, '');
+    const both = runCli(['collect', dir, '--json', '--openmetrics']);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /choose one of --json and --openmetrics/);
+    assert.match(runCli(['collect', dir, '--yaml']).stderr, /unknown option --yaml/);
+  });
+
+  it('collect: warns about a bad file on stderr and prints the rest', () => {
+    writeDbFile(path.join(dir, 'counter_1.db'), [{ metric: 'jobs', sample: 'jobs_total', value: 4 }]);
+    fs.writeFileSync(path.join(dir, 'counter_2.db'), '');
+    const result = runCli(['collect', dir, '--json']);
+    assert.equal(result.status, 0);
+    assert.deepEqual(JSON.parse(result.stdout), [{ name: 'jobs_total', labels: {}, value: 4 }]);
+    assert.match(result.stderr, /counter_2\.db: it is empty/);
+  });
+
+  it('collect --json spells non-finite values as strings', () => {
+    writeDbFile(path.join(dir, 'gauge_all_1.db'), [
+      { metric: 'a', value: Infinity },
+      { metric: 'b', value: NaN },
+    ]);
+    const result = runCli(['collect', dir, '--json']);
+    assert.deepEqual(JSON.parse(result.stdout), [
+      { name: 'a', labels: { pid: '1' }, value: '+Inf' },
+      { name: 'b', labels: { pid: '1' }, value: 'NaN' },
+    ]);
+  });
+
+  it('inspect: dumps offsets, value, timestamp and key of every entry', () => {
+    const file = path.join(dir, 'gauge_mostrecent_5.db');
+    writeDbFile(file, [
+      { metric: 'temp', value: 21.5, timestamp: 1700000000.25 },
+      { metric: 'temp', labels: { room: 'b' }, value: -3, timestamp: 1700000001 },
+    ]);
+    const result = runCli(['inspect', file]);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `${file}: 65536 bytes, 144 in use, 2 entries`);
+    assert.equal(lines[1], 'offset\tvalue@\tvalue\ttimestamp\tkey');
+    assert.equal(lines[2], '8\t56\t21.5\t1700000000.25\t["temp", "temp", {}, "Help of temp."]');
+    assert.equal(lines[3], '72\t128\t-3\t1700000001\t["temp", "temp", {"room": "b"}, "Help of temp."]');
+    assert.equal(lines.length, 4);
+  });
+
+  it('inspect: lists what is corrupt and exits 1', () => {
+    const file = path.join(dir, 'counter_5.db');
+    const entries: EntrySpec[] = [
+      { metric: 'jobs', sample: 'jobs_total', value: 1 },
+      { metric: 'bad name', value: 2 },
+      { metric: 'jobs', sample: 'jobs_total', labels: { a: 'b' }, value: 3 },
+    ];
+    const data = fileBytes(entries);
+    const thirdEntry = HEADER_BYTES + entryBytes(Buffer.byteLength(keyOf(entries[0]))) + entryBytes(Buffer.byteLength(keyOf(entries[1])));
+    data.writeInt32LE(-1, thirdEntry);
+    fs.writeFileSync(file, data);
+    const result = runCli(['inspect', file]);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /^problem: entry at 72: metric name "bad name" is invalid$/m);
+    assert.match(result.stdout, new RegExp(`^problem: bad key length -1 at ${thirdEntry}; the rest of the file is skipped$`, 'm'));
+    const unreadable = runCli(['inspect', path.join(dir, 'missing_1.db')]);
+    assert.equal(unreadable.status, 1);
+    assert.match(unreadable.stderr, /missing_1\.db does not exist/);
+  });
+
+  it("mark-dead: removes the pid's live gauge files and says which", () => {
+    for (const name of ['gauge_livesum_42.db', 'gauge_liveall_42-2.db', 'counter_42.db', 'gauge_livesum_420.db']) {
+      writeDbFile(path.join(dir, name), [{ metric: 'x', value: 1 }]);
+    }
+    const result = runCli(['mark-dead', dir, '42']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(
+      result.stdout.trimEnd().split('\n').sort(),
+      [`removed ${path.join(dir, 'gauge_liveall_42-2.db')}`, `removed ${path.join(dir, 'gauge_livesum_42.db')}`],
+    );
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['counter_42.db', 'gauge_livesum_420.db']);
+    assert.match(runCli(['mark-dead', dir, '42']).stdout, /no live gauge files of pid 42/);
+    const bad = runCli(['mark-dead', dir, '4x']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /"4x" is not a pid/);
+  });
+});
