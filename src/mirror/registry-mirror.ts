@@ -72,7 +72,7 @@ export class RegistryMirror {
     try {
       const seen = this.namesOfThisPass();
       await Promise.all(seen.map((entry) => this.refresh(entry)));
-      this.flush();
+      this.writeAll();
     } catch (error) {
       this.warnOnce('(pass)', `prom-client mirror: a pass failed: ${describe(error)}`);
     } finally {
@@ -80,7 +80,23 @@ export class RegistryMirror {
     }
   }
 
+  /**
+   * Writes every metric now, synchronously (at exit no promise settles): metrics new since the
+   * last pass are included when their type shows without get(), as it does for prom-client's own.
+   */
   flush(): void {
+    try {
+      for (const entry of this.namesOfThisPass()) {
+        const type = typeWithoutGet(entry.metric);
+        if (!entry.settled && type !== undefined) this.settle(entry, type);
+      }
+      this.writeAll();
+    } catch (error) {
+      this.warnOnce('(flush)', `prom-client mirror: a flush failed: ${describe(error)}`);
+    }
+  }
+
+  private writeAll(): void {
     const now = Date.now() / 1000;
     for (const [name, entry] of this.names) {
       if (entry.mirror === undefined) continue;
@@ -142,10 +158,15 @@ export class RegistryMirror {
         this.warnOnce(name, `prom-client metric "${name}": its collect() failed, its last values are mirrored: ${describe(error)}`);
       }
     }
-    if (entry.settled) return;
+    if (!entry.settled) this.settle(entry, typeWithoutGet(metric) ?? (await typeFromGet(metric)));
+  }
+
+  /** Builds the mirror of a metric seen for the first time, or refuses it with one warning. */
+  private settle(entry: MirroredName, type: MetricType | undefined): void {
     entry.settled = true;
+    const name = entry.metric.name as string;
     try {
-      entry.mirror = this.mirrorFor(metric, name, await typeOf(metric), entry.defaultLabels);
+      entry.mirror = this.mirrorFor(entry.metric, name, type, entry.defaultLabels);
     } catch (error) {
       this.refuse(name, describe(error));
     }
@@ -204,12 +225,29 @@ export class RegistryMirror {
   }
 }
 
-/** prom-client 15 sets `type` on the metric; older versions only report it from get(). */
-async function typeOf(metric: MetricLike): Promise<MetricType | undefined> {
+/**
+ * prom-client 15 sets `type` on the metric; 11-14 show it by their methods and fields: only a
+ * gauge has set(), a histogram upperBounds, a summary percentiles, and a counter is left with inc().
+ */
+function typeWithoutGet(metric: MetricLike): MetricType | undefined {
   if (isMetricType(metric.type)) return metric.type;
+  const fields = metric as Record<string, unknown>;
+  if (typeof fields.set === 'function') return 'gauge';
+  if (Array.isArray(fields.upperBounds)) return 'histogram';
+  if (Array.isArray(fields.percentiles)) return 'summary';
+  if (typeof fields.inc === 'function') return 'counter';
+  return undefined;
+}
+
+/** The type a metric reports from get(), for metric objects that are not prom-client's own. */
+async function typeFromGet(metric: MetricLike): Promise<MetricType | undefined> {
   if (typeof metric.get !== 'function') return undefined;
-  const snapshot: unknown = await metric.get();
-  return isObject(snapshot) && isMetricType(snapshot.type) ? snapshot.type : undefined;
+  try {
+    const snapshot: unknown = await metric.get();
+    return isObject(snapshot) && isMetricType(snapshot.type) ? snapshot.type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(error: unknown): string {

@@ -1,0 +1,40 @@
+// Lays out this package as an app would install it (node_modules/pm2-prom-multiproc with
+// package.json, register.js and dist/ compiled from src/), so child processes can run
+// `node --require pm2-prom-multiproc/register` with plain node, as in production.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+
+const REPO = path.resolve(__dirname, '..', '..');
+
+/** Creates `<root>/node_modules/pm2-prom-multiproc`; apps under `root` resolve it. */
+export function installPackageImage(root: string): string {
+  const packageDir = path.join(root, 'node_modules', 'pm2-prom-multiproc');
+  fs.mkdirSync(packageDir, { recursive: true });
+  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(packageDir, 'package.json'));
+  fs.copyFileSync(path.join(REPO, 'register.js'), path.join(packageDir, 'register.js'));
+  transpileTree(path.join(REPO, 'src'), path.join(packageDir, 'dist'));
+  // Our own dependencies (prom-client 15 among them) and the built mmap addon, as npm would place them.
+  for (const linked of ['node_modules', 'build', 'prebuilds']) {
+    if (fs.existsSync(path.join(REPO, linked))) fs.symlinkSync(path.join(REPO, linked), path.join(packageDir, linked));
+  }
+  return packageDir;
+}
+
+/** Syntax-only compile (no type check) of every .ts file, keeping the folder layout. */
+function transpileTree(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    if (entry.isDirectory()) {
+      transpileTree(source, path.join(to, entry.name));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+      const { outputText } = ts.transpileModule(fs.readFileSync(source, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        fileName: source,
+      });
+      fs.writeFileSync(path.join(to, entry.name.replace(/\.ts$/, '.js')), outputText);
+    }
+  }
+}
