@@ -1,5 +1,6 @@
 // The module's settings: package.json `config` defaults, overridden with
 // `pm2 set pm2-prom-multiproc:KEY VALUE`, validated here into one typed object.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseBasicAuthSetting, type BasicAuthCredentials } from '../server/basic-auth';
@@ -15,6 +16,25 @@ export interface ModuleConfig {
   dir: string;
   reconcileIntervalSeconds: number;
   basicAuth?: BasicAuthCredentials;
+}
+
+/**
+ * The raw settings: package.json `config` defaults, overridden by what `pm2 set` stored, which PM2
+ * hands to the process named like the module as JSON in the environment variable of that name.
+ * (@pm2/io's initModule reads the same variable, but under PM2 7 it names it after the package.json
+ * next to PM2's process container, PM2's own, so it finds neither our defaults nor our settings.)
+ */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    config?: Record<string, unknown>;
+  };
+  let overrides: unknown = {};
+  try {
+    overrides = JSON.parse(env[MODULE_NAME] ?? '{}');
+  } catch {
+    // PM2 sets a non-JSON placeholder when nothing was ever set: the defaults apply.
+  }
+  return { ...pkg.config, ...(typeof overrides === 'object' && overrides !== null ? overrides : {}) };
 }
 
 /** PM2's home, as PM2 itself finds it. */

@@ -99,6 +99,7 @@ export class Pm2Lifecycle {
       this.lastDirProblem.delete(dir);
       const outcomes = {
         created: 'created',
+        empty: 'ready (empty)',
         wiped: 'found stale (no owner alive): its files were removed',
         kept: 'in use by live processes: kept, dead pids are marked',
       };

@@ -6,19 +6,13 @@ import type http from 'node:http';
 import { createMetricsHandler, listenOn } from '../server/endpoint';
 import { createLogger, type Logger } from '../server/logger';
 import { MetricsService } from '../server/metrics-service';
-import { MODULE_NAME, parseModuleConfig, type ModuleConfig } from './config';
+import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from './config';
 import { Pm2Lifecycle } from './lifecycle';
 import { showHealthInMonit } from './monit';
 import { Pm2Client } from './pm2-client';
 import { processMetrics } from './process-metrics';
 
 const LISTEN_RETRY_MS = 15_000;
-
-function readSettings(): Record<string, unknown> {
-  const conf: unknown = io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
-  const settings = typeof conf === 'object' && conf !== null ? (conf as Record<string, unknown>).module_conf : undefined;
-  return typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : {};
-}
 
 // Keeps the process alive, doing nothing, so that PM2 does not restart it.
 function waitForNewSettings(): void {
@@ -45,6 +39,8 @@ async function listenUntilFree(handler: http.RequestListener, config: ModuleConf
 
 async function main(): Promise<void> {
   const log = createLogger(MODULE_NAME);
+  // Announces the module to PM2 (its metrics in `pm2 monit`, its widget in PM2 Plus).
+  io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
   let config: ModuleConfig;
   try {
     config = parseModuleConfig(readSettings());

@@ -35,7 +35,7 @@ export function pidsOwningFiles(dir: string): Set<number> {
   return pids;
 }
 
-export type PreparedState = 'created' | 'wiped' | 'kept';
+export type PreparedState = 'created' | 'empty' | 'wiped' | 'kept';
 
 /**
  * Makes `dir` ready to serve: creates it (0700) when missing; wipes its `*.db` files when no owner
@@ -56,7 +56,8 @@ export function prepareDirectory(dir: string): PreparedState {
   if (created) return 'created';
   const files = listMetricFiles(dir);
   const anyOwnerAlive = files.some((file) => file.pid !== undefined && isProcessAlive(file.pid));
-  if (anyOwnerAlive || files.length === 0) return 'kept';
+  if (files.length === 0) return 'empty';
+  if (anyOwnerAlive) return 'kept';
   // Only the files listed above go: a file created since then belongs to a live process.
   for (const file of files) fs.rmSync(path.join(dir, file.name), { force: true });
   return 'wiped';

@@ -1,8 +1,9 @@
 // Shared by the server, cluster and PM2 tests: real HTTP requests, metric files written by the
 // real store as any pid, and pids that are really alive or really dead.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -88,3 +89,66 @@ export function sampleValue(exposition: string, name: string, labels: Record<str
 export function sampleLines(exposition: string, name: string): string[] {
   return exposition.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
+
+/** Polls `check` until it returns a value other than undefined; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const projectRoot = path.join(__dirname, '..', '..');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is older than src/: PM2 and the examples run the compiled library. */
+export function ensureBuilt(): void {
+  const entry = path.join(projectRoot, 'dist', 'pm2', 'module.js');
+  if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= newestMtime(path.join(projectRoot, 'src'))) return;
+  execFileSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'ignore' });
+}
+
+/** N GET requests, `concurrency` at a time, each on a new connection (so cluster workers share them). */
+export async function sendRequests(url: string, count: number, concurrency = 16): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      next += 1;
+      const response = await httpGet(url);
+      if (response.status !== 200) throw new Error(`GET ${url}: status ${response.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+export { projectRoot };
