@@ -7,6 +7,7 @@ import { parseFileName } from '../store/format';
 import type { FileName } from '../store/format';
 import { MetricFileReader } from '../store/reader';
 import { SampleMerger } from './merge';
+import type { EntryResolver } from './merge';
 import type { MetricFamily } from './types';
 
 export interface CollectorStats {
@@ -38,6 +39,8 @@ interface TrackedFile {
   layoutVersion: number;
   /** The first problem met while mapping entries (kept until the file's layout changes). */
   entryProblem: string | undefined;
+  /** Maps this file's keys to series of the current merger (undefined after a rebuild). */
+  resolve: EntryResolver | undefined;
 }
 
 /** Series tables are rebuilt when this many series (and more than are in use) hold no value. */
@@ -137,6 +140,7 @@ export class DirectoryCollector {
     for (const file of this.files.values()) {
       file.mapped = 0;
       file.entryProblem = undefined;
+      file.resolve = undefined;
     }
   }
 
@@ -160,6 +164,7 @@ export class DirectoryCollector {
         mapped: 0,
         layoutVersion: -1,
         entryProblem: undefined,
+        resolve: undefined,
       };
       this.files.set(fileName, file);
     }
@@ -186,9 +191,10 @@ export class DirectoryCollector {
       targets.set(file.targets);
       file.targets = targets;
     }
-    const source = { type: file.name.type, mode: file.name.mode, owner: file.name.owner };
+    const resolve = file.resolve ?? this.merger.resolverFor({ type: file.name.type, mode: file.name.mode, owner: file.name.owner });
+    file.resolve = resolve;
     for (let i = file.mapped; i < count; i++) {
-      const target = this.merger.resolve(source, contents.keys[i]);
+      const target = resolve(contents.keys[i]);
       if (typeof target === 'string') {
         file.entryProblem ??= target;
         file.targets[i] = -1;

@@ -39,7 +39,9 @@ function renderSamples(samples: readonly Sample[]): string {
 
 /** A counter's samples end in `_total` when written by Python or named so in Node. */
 function countsInTotal(family: MetricFamily): boolean {
-  return family.samples.every((sample) => sample.name === `${family.name}_total`);
+  const total = `${family.name}_total`;
+  for (const sample of family.samples) if (sample.name !== total) return false;
+  return true;
 }
 
 /** Prometheus text format 0.0.4. */

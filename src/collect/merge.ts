@@ -14,6 +14,9 @@ export interface EntrySource {
   owner: string;
 }
 
+/** The series index of an entry's key, or a problem saying why the entry is skipped. */
+export type EntryResolver = (key: string) => number | string;
+
 const SUM = 0;
 const MIN = 1;
 const MAX = 2;
@@ -101,14 +104,14 @@ interface Family {
 }
 
 /**
- * The series table of a directory. `resolve` maps an entry's key to a series (or a problem);
+ * The series table of a directory. A resolver maps an entry's key to a series (or a problem);
  * per scrape: `beginScrape`, `accumulate` for every file, then `families`.
  */
 export class SampleMerger {
   private readonly familiesByName = new Map<string, Family>();
   private familyOrder: Family[] | undefined;
   private readonly decodedKeys = new Map<string, DecodedKey | string>();
-  private readonly resolvedBySource = new Map<string, Map<string, number | string>>();
+  private readonly resolvers = new Map<string, EntryResolver>();
   private size = 0;
   private reductions = new Uint8Array(256);
   private values = new Float64Array(256);
@@ -122,21 +125,27 @@ export class SampleMerger {
     return this.size;
   }
 
-  /** The series index of an entry, or a problem saying why the entry is skipped. */
-  resolve(source: EntrySource, key: string): number | string {
+  /**
+   * The resolver of one file's entries. Files whose keys mean the same series share one
+   * (all counter files do; `all`/`liveall` gauge files only with their own owner).
+   */
+  resolverFor(source: EntrySource): EntryResolver {
     const perPid = source.type === 'gauge' && reductionOf(source.type, source.mode) === LAST;
     const sourceKey = perPid ? `gauge_${source.mode ?? 'all'}_${source.owner}` : `${source.type}_${source.mode ?? ''}`;
-    let resolved = this.resolvedBySource.get(sourceKey);
-    if (resolved === undefined) {
-      resolved = new Map();
-      this.resolvedBySource.set(sourceKey, resolved);
+    let resolver = this.resolvers.get(sourceKey);
+    if (resolver === undefined) {
+      const resolved = new Map<string, number | string>();
+      resolver = (key) => {
+        let target = resolved.get(key);
+        if (target === undefined) {
+          target = this.resolveNew(source, key, perPid);
+          resolved.set(key, target);
+        }
+        return target;
+      };
+      this.resolvers.set(sourceKey, resolver);
     }
-    let target = resolved.get(key);
-    if (target === undefined) {
-      target = this.resolveNew(source, key, perPid);
-      resolved.set(key, target);
-    }
-    return target;
+    return resolver;
   }
 
   private resolveNew(source: EntrySource, key: string, perPid: boolean): number | string {

@@ -1,0 +1,147 @@
+// The scrape path: collect + render of 8 workers x 1,000 and 8 x 10,000 counter series, cold
+// (a new collector) and warm (the same collector again), against prom-client's
+// AggregatorRegistry.aggregate + metrics() over the same data (IPC not included), and Python's
+// MultiProcessCollector when /usr/bin/python3 has prometheus_client >= 0.18. Medians, with ratios.
+// Also times prom-client's own formatter over our merged families: the reason for our renderer.
+// Run alone: node --import tsx bench/collect.bench.ts
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AggregatorRegistry, Counter, Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { DirectoryCollector, renderText } from '../src/collect';
+import type { MetricFamily } from '../src/collect';
+import { encodeKey } from '../src/store/format';
+import { ProcessStore } from '../src/store/mmap-file';
+
+const WORKERS = 8;
+const SIZES = [1_000, 10_000];
+const ROUNDS = 9;
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/** Median milliseconds of `run` over ROUNDS rounds, after one round not counted. */
+async function medianMs(run: () => unknown): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = process.hrtime.bigint();
+    await run();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
+const routeOf = (series: number): string => `/api/v1/resource/${series}`;
+
+/** Each worker's counter file, written by the real store: `series` series, same in every worker. */
+function writeWorkerFiles(dir: string, series: number): void {
+  for (let worker = 0; worker < WORKERS; worker++) {
+    const store = new ProcessStore(dir, { backend: 'pwrite', pid: 1000 + worker, threadId: 0 });
+    const file = store.file('counter');
+    for (let i = 0; i < series; i++) {
+      const key = encodeKey('http_requests', 'http_requests_total', { method: 'GET', route: routeOf(i) }, 'Requests.');
+      file.add(file.slotOf(key), worker + i);
+    }
+    store.close();
+  }
+}
+
+/** What each prom-client worker would send the master over IPC: getMetricsAsJSON(). */
+async function promClientWorkerPayloads(series: number): Promise<MetricObjectWithValues<MetricValue<string>>[][]> {
+  const payloads: MetricObjectWithValues<MetricValue<string>>[][] = [];
+  for (let worker = 0; worker < WORKERS; worker++) {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'http_requests_total', help: 'Requests.', labelNames: ['method', 'route'], registers: [registry] });
+    for (let i = 0; i < series; i++) counter.inc({ method: 'GET', route: routeOf(i) }, worker + i);
+    payloads.push((await registry.getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[]);
+  }
+  return payloads;
+}
+
+/** prom-client's formatter over our merged families (what reusing it would cost). */
+function renderWithPromClient(families: MetricFamily[]): Promise<string> {
+  const registry = new Registry();
+  for (const family of families) {
+    const exposedName = family.type === 'counter' ? `${family.name}_total` : family.name;
+    const values = family.samples.map((sample) => ({ metricName: sample.name, labels: sample.labels, value: sample.value }));
+    registry.registerMetric({
+      name: exposedName,
+      get: async () => ({ name: exposedName, help: family.help, type: family.type, values, aggregator: 'sum' }),
+    } as unknown as Counter);
+  }
+  return registry.metrics();
+}
+
+/** Median ms of Python's collect + generate_latest, or why it was not measured. */
+function pythonMs(dir: string): number | string {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return 'no /usr/bin/python3';
+  const script = `
+import sys, time, statistics
+from importlib.metadata import version
+v = tuple(int(p) for p in version('prometheus_client').split('.')[:2])
+if v < (0, 18):
+    print('prometheus_client %s reads only the 0.16 layout' % version('prometheus_client')); sys.exit(3)
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+times = []
+for _ in range(${ROUNDS} + 1):
+    start = time.perf_counter()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=sys.argv[1])
+    generate_latest(registry)
+    times.append((time.perf_counter() - start) * 1000)
+print(statistics.median(times[1:]))
+`;
+  const result = spawnSync(python, ['-c', script, dir], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    const reason = `${result.stdout}${result.stderr}`.trim().split('\n').pop() ?? '';
+    return /No module named|PackageNotFoundError/.test(reason) ? 'prometheus_client not installed' : reason;
+  }
+  return Number(result.stdout.trim());
+}
+
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+const ratio = (slow: number, fast: number): string => `${(slow / fast).toFixed(1)}x`;
+
+async function main(): Promise<void> {
+  console.log(`collect + render, ${WORKERS} workers, counter series; median of ${ROUNDS} rounds`);
+  for (const series of SIZES) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-collect-'));
+    try {
+      writeWorkerFiles(dir, series);
+      const payloads = await promClientWorkerPayloads(series);
+
+      const cold = await medianMs(() => renderText(new DirectoryCollector(dir).collect()));
+      const collector = new DirectoryCollector(dir);
+      const warm = await medianMs(() => renderText(collector.collect()));
+      const warmCollectOnly = await medianMs(() => collector.collect());
+      const families = collector.collect();
+      const ourRender = await medianMs(() => renderText(families));
+      const promClientRender = await medianMs(() => renderWithPromClient(families));
+      const promClient = await medianMs(() => AggregatorRegistry.aggregate(payloads).metrics());
+      const python = pythonMs(dir);
+      if (collector.stats.series !== series) throw new Error(`expected ${series} merged series, got ${collector.stats.series}`);
+
+      console.log(`\n${WORKERS} x ${series.toLocaleString('en-US')} series`);
+      console.log(`  ours, cold (new collector)          ${ms(cold)}`);
+      console.log(`  ours, warm (same collector)         ${ms(warm)}   (collect ${ms(warmCollectOnly)}, render ${ms(ourRender)})`);
+      console.log(`  prom-client aggregate + metrics()   ${ms(promClient)}`);
+      console.log(`  python MultiProcessCollector        ${typeof python === 'number' ? ms(python) : `not measured: ${python}`}`);
+      console.log(`  ratios: prom-client / warm ${ratio(promClient, warm)}, prom-client / cold ${ratio(promClient, cold)}, cold / warm ${ratio(cold, warm)}`);
+      if (typeof python === 'number') console.log(`          python / warm ${ratio(python, warm)}, python / cold ${ratio(python, cold)}`);
+      console.log(`  renderer: prom-client's formatter ${ms(promClientRender)} vs ours ${ms(ourRender)} (${ratio(promClientRender, ourRender)})`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+// The read side of compaction: an archive's generation and entries, and which claimed files of
+// dead processes an archive already holds (a scrape must skip those, or it counts them twice).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  ARCHIVE_TRAILER_BYTES,
+  HEADER_BYTES,
+  archiveFileName,
+  decodeArchiveTrailer,
+  parseFileName,
+} from '../store/format';
+import type { ArchiveGaugeMode, EntryValue, FileName } from '../store/format';
+import { readMetricFile } from '../store/reader';
+
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/** The archive a claimed file or an archive belongs to (same type and gauge mode). */
+export function archiveNameOf(name: FileName): string {
+  return archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined);
+}
+
+/**
+ * The generation of the archive at `filePath`: 0 when there is no archive (nothing absorbed yet)
+ * or when its trailer cannot be read, so that claimed files are then read as ordinary files.
+ */
+export function readArchiveGeneration(filePath: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(filePath, OPEN_FLAGS);
+  } catch {
+    return 0;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile() || stat.size < HEADER_BYTES) return 0;
+    const header = Buffer.alloc(HEADER_BYTES);
+    if (fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) return 0;
+    const used = header.readInt32LE(0);
+    if (used < HEADER_BYTES || used + ARCHIVE_TRAILER_BYTES > stat.size) return 0;
+    const trailer = Buffer.alloc(ARCHIVE_TRAILER_BYTES);
+    if (fs.readSync(fd, trailer, 0, ARCHIVE_TRAILER_BYTES, used) !== ARCHIVE_TRAILER_BYTES) return 0;
+    return decodeArchiveTrailer(trailer) ?? 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Drops from `names` (file names of `dir`) every claimed file that its archive already absorbed:
+ * a compaction cut short after renaming its new archive into place leaves such files behind until
+ * the next compaction deletes them. Claimed files not yet absorbed stay: they are read as usual.
+ */
+export function withoutAbsorbedClaims(dir: string, names: readonly string[]): string[] {
+  const generations = new Map<string, number>();
+  return names.filter((name) => {
+    const parsed = parseFileName(name);
+    if (parsed?.claimGeneration === undefined) return true;
+    const archive = archiveNameOf(parsed);
+    let generation = generations.get(archive);
+    if (generation === undefined) {
+      generation = readArchiveGeneration(path.join(dir, archive));
+      generations.set(archive, generation);
+    }
+    return parsed.claimGeneration > generation;
+  });
+}
+
+/** Every entry of a whole, healthy file with its value and timestamp, in file order. */
+export function readWholeFile(filePath: string): EntryValue[] {
+  const result = readMetricFile(filePath);
+  if (result.status === 'missing') throw new Error(`${filePath} disappeared while being compacted`);
+  if (result.status === 'unreadable') throw new Error(`${filePath} cannot be used: it ${result.problem}`);
+  const { keys, slots, numbers, problem } = result.contents;
+  if (problem !== undefined) throw new Error(`${filePath} is damaged: ${problem}`);
+  return keys.map((key, index) => ({ key, value: numbers[slots[index]], timestamp: numbers[slots[index] + 1] }));
+}
