@@ -6,17 +6,24 @@ import type { LabelValues, MetricLike } from './registry-shape';
 import { seriesMap } from './registry-shape';
 import type { SeriesLayout } from './series-layouts';
 
-/** The store slots of one series and the values last written to them. */
-interface SeriesSlots {
+/**
+ * The store slots of one series and the values last written to them. Plain arrays: a typed array
+ * per series costs an ArrayBuffer each, which V8 allocates and collects far more slowly.
+ */
+interface SeriesSlots<Entry> {
   slots: number[];
-  written: Float64Array;
+  written: number[];
+  /** The hashMap entry last read; prom-client keeps it until reset() or remove() replaces it. */
+  entry: Entry;
+  /** What a cumulative series had written when its entry was replaced: the store carries on from it. */
+  carried: number[] | undefined;
 }
 
 /** A series the store refused (say a label value past the format's limits): never retried. */
 const REFUSED = null;
 
 export class MetricMirror<Entry extends { labels: LabelValues }> {
-  private readonly series = new Map<string, SeriesSlots | typeof REFUSED>();
+  private readonly series = new Map<string, SeriesSlots<Entry> | typeof REFUSED>();
   private readonly current: Float64Array;
 
   constructor(
@@ -44,11 +51,18 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
       const entry = map[hash];
       let slots = this.series.get(hash);
       if (slots === undefined) slots = this.addSeries(hash, entry);
-      if (slots === REFUSED || !layout.isEntry(entry)) continue;
-      layout.read(entry, current);
-      const { written } = slots;
+      if (slots === REFUSED) continue;
+      if (slots.entry !== entry) {
+        if (!layout.isEntry(entry)) continue;
+        // The app reset or removed the series and it started again from zero. A counter in the
+        // store must never go down (the merged sum would read as a reset), so it carries on.
+        if (layout.cumulative) slots.carried = slots.written.slice();
+        slots.entry = entry;
+      }
+      layout.read(slots.entry, current);
+      const { written, carried } = slots;
       for (let i = 0; i < current.length; i++) {
-        const value = current[i];
+        const value = carried === undefined ? current[i] : carried[i] + current[i];
         if (Object.is(value, written[i])) continue;
         if (layout.timestamped) file.setWithTimestamp(slots.slots[i], value, now);
         else file.set(slots.slots[i], value);
@@ -57,8 +71,8 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
     }
   }
 
-  private addSeries(hash: string, entry: unknown): SeriesSlots | typeof REFUSED {
-    let slots: SeriesSlots | typeof REFUSED = REFUSED;
+  private addSeries(hash: string, entry: unknown): SeriesSlots<Entry> | typeof REFUSED {
+    let slots: SeriesSlots<Entry> | typeof REFUSED = REFUSED;
     if (!this.layout.isEntry(entry)) {
       this.refuse('a series in its hashMap does not have the shape of its metric type');
     } else {
@@ -66,8 +80,8 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
         const keys = this.layout.keys(this.labelsOf(entry));
         const slotNumbers = keys.map((key) => this.file.slotOf(key));
         // A key may already be in the file (an earlier mirror of this metric): start from its value.
-        const written = Float64Array.from(slotNumbers, (slot) => this.file.get(slot));
-        slots = { slots: slotNumbers, written };
+        const written = slotNumbers.map((slot) => this.file.get(slot));
+        slots = { slots: slotNumbers, written, entry, carried: undefined };
       } catch (error) {
         this.refuse(`a series was left out: ${error instanceof Error ? error.message : String(error)}`);
       }

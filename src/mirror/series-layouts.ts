@@ -14,6 +14,8 @@ export interface SeriesLayout<Entry extends { labels: LabelValues }> {
   readonly width: number;
   /** mostrecent modes: a changed value is written with the time of the pass. */
   readonly timestamped: boolean;
+  /** Counts that only grow (counters, histograms, summaries): kept growing across an app's reset(). */
+  readonly cumulative: boolean;
   isEntry(entry: unknown): entry is Entry;
   /** The keys of a series' samples, in the order read() fills them. Throws when it cannot be stored. */
   keys(labels: Record<string, string>): string[];
@@ -29,6 +31,7 @@ export function counterLayout(name: string, help: string): SeriesLayout<ValueEnt
     gaugeMode: undefined,
     width: 1,
     timestamped: false,
+    cumulative: true,
     isEntry: isValueEntry,
     keys: (labels) => [encodeKey(metricName, name, labels, help)],
     read: readValue,
@@ -45,6 +48,7 @@ export function gaugeLayout(name: string, help: string, mode: GaugeMode): Series
     gaugeMode: mode,
     width: 1,
     timestamped: MODES_WITH_TIMESTAMP.includes(mode),
+    cumulative: false,
     isEntry: isValueEntry,
     keys(labels) {
       if (addsPidLabel && 'pid' in labels) {
@@ -74,6 +78,7 @@ export function histogramLayout(name: string, help: string, upperBounds: readonl
     gaugeMode: undefined,
     width: leLabels.length + 1,
     timestamped: false,
+    cumulative: true,
     isEntry: isHistogramEntry,
     keys(labels) {
       const keys = leLabels.map((le) => encodeKey(name, bucketName, { ...labels, le }, help));
@@ -103,6 +108,7 @@ export function summaryLayout(name: string, help: string): SeriesLayout<SummaryE
     gaugeMode: undefined,
     width: 2,
     timestamped: false,
+    cumulative: true,
     isEntry: isSummaryEntry,
     keys: (labels) => [encodeKey(name, countName, labels, help), encodeKey(name, sumName, labels, help)],
     read(entry, out) {

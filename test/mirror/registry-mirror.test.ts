@@ -148,6 +148,27 @@ describe('mirrorRegistry', () => {
     assert.equal(value('counter_PID.db', encodeKey('reborn', 'reborn_total', {}, 'R.')), 2);
   });
 
+  it("keeps counters, histograms and summaries growing across the app's reset(); gauges follow it", async () => {
+    const counter = new Counter({ name: 'served_total', help: 'S.', labelNames: ['route'], registers: [registry] });
+    const histogram = new Histogram({ name: 'wait_seconds', help: 'W.', buckets: [1], registers: [registry] });
+    const gauge = new Gauge({ name: 'busy', help: 'B.', registers: [registry] });
+    counter.inc({ route: '/' }, 5);
+    histogram.observe(0.5);
+    gauge.set(8);
+    const handle = start();
+    await handle.pass();
+    registry.resetMetrics();
+    await handle.pass();
+    counter.inc({ route: '/' }, 2);
+    histogram.observe(0.5);
+    gauge.set(1);
+    await handle.pass();
+    assert.equal(value('counter_PID.db', encodeKey('served', 'served_total', { route: '/' }, 'S.')), 7);
+    assert.equal(value('histogram_PID.db', encodeKey('wait_seconds', 'wait_seconds_bucket', { le: '1.0' }, 'W.')), 2);
+    assert.equal(value('histogram_PID.db', encodeKey('wait_seconds', 'wait_seconds_sum', {}, 'W.')), 1);
+    assert.equal(value('gauge_all_PID.db', encodeKey('busy', 'busy', {}, 'B.')), 1);
+  });
+
   it('flushes the current values synchronously, and once more at stop()', async () => {
     const counter = new Counter({ name: 'flushed_total', help: 'F.', registers: [registry] });
     const handle = start({ intervalMs: 3_600_000 });
