@@ -7,7 +7,7 @@ import type { MetricFile, ProcessStore } from '../store/mmap-file';
 import { claimFamilyName, storeForNewMetric } from './active-store';
 import { scheduleCollect } from './collect-timer';
 import { globalRegistry } from './registry';
-import type { Registry } from './registry';
+import type { Registry, RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -21,7 +21,7 @@ export interface MetricConfiguration<T extends string> {
   help: string;
   labelNames?: readonly T[];
   /** Registries to join; default `[register]`, `[]` for none. */
-  registers?: Registry[];
+  registers?: Array<Registry<RegistryContentType>>;
   /** Kept for prom-client compatibility (its cluster aggregation); reported by get(). */
   aggregator?: Aggregator;
   /**
@@ -109,7 +109,7 @@ export abstract class Metric<T extends string, C extends MetricChild> {
   private readonly byValue: ChildLevel = new Map();
   private readonly labelNameSet: ReadonlySet<string>;
   private readonly collectCallback: CollectFunction<never> | undefined;
-  private readonly registers: Registry[];
+  private readonly registers: Array<Registry<RegistryContentType>>;
 
   protected constructor(
     kind: string,

@@ -22,6 +22,15 @@ export interface SummaryConfiguration<T extends string> extends MetricConfigurat
 
 export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]);
 
+/** A sliding window of observations answering quantiles (prom-client's TimeWindowQuantiles). */
+export interface QuantileWindow {
+  push(value: number): void;
+  percentile(quantile: number): number;
+  compress(): void;
+  reset(): void;
+  size(): number;
+}
+
 /** The sliding window options, checked once and shared by all children. */
 interface QuantileOptions {
   percentiles: readonly number[];
@@ -56,7 +65,7 @@ export class SummaryChild<T extends string = string> implements MetricChild {
     private readonly countSlot: number,
     private readonly sumSlot: number,
     /** Memory mode only. */
-    readonly quantiles: TimeWindowQuantiles | undefined,
+    private readonly quantiles: QuantileWindow | undefined,
     private readonly compressCount: number,
   ) {}
 
@@ -76,6 +85,11 @@ export class SummaryChild<T extends string = string> implements MetricChild {
       if (labels === undefined) this.observe(seconds);
       else this.summary.observe({ ...this.labels, ...labels } as LabelValues<T>, seconds);
     });
+  }
+
+  /** Whether this child keeps quantiles and its window holds no observation now. */
+  windowIsEmpty(): boolean {
+    return this.quantiles !== undefined && this.quantiles.size() === 0;
   }
 
   zero(): void {
@@ -149,7 +163,7 @@ export class Summary<T extends string = string> extends Metric<T, SummaryChild<T
   protected values(): Array<MetricValue<T>> {
     if (this.pruneAgedBuckets) {
       for (const child of [...this.children]) {
-        if (child !== this.unlabelled && child.quantiles !== undefined && child.quantiles.size() === 0) this.forget(child);
+        if (child !== this.unlabelled && child.windowIsEmpty()) this.forget(child);
       }
     }
     return this.children.flatMap((child) => child.values(this.name, this.percentiles));

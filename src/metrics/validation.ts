@@ -55,21 +55,30 @@ export function checkLabelNames(
   return Object.freeze([...(labelNames as string[])]);
 }
 
+// The checks below run on every update: they stay tiny so the JIT inlines them, and the error
+// messages are built in separate cold functions.
+
+function notFinite(metric: string, value: unknown): never {
+  throw new TypeError(`${metric}: value is not a finite number: ${String(value)}`);
+}
+
+function decrease(metric: string, value: number): never {
+  throw new Error(`${metric}: it is not possible to decrease a counter (inc(${value}))`);
+}
+
 /** A value to observe, set or add: a finite number. */
 export function checkFinite(metric: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`${metric}: value is not a finite number: ${String(value)}`);
-  }
+  if (typeof value !== 'number' || !(value > -Infinity && value < Infinity)) notFinite(metric, value);
   return value;
 }
 
 /** The amount of a counter increment: 1 when omitted, else finite and not negative. */
 export function checkIncrement(metric: string, value: number | undefined): number {
   if (value === undefined) return 1;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`${metric}: value is not a finite number: ${String(value)}`);
+  if (typeof value !== 'number' || !(value >= 0 && value < Infinity)) {
+    if (value < 0) decrease(metric, value);
+    notFinite(metric, value);
   }
-  if (value < 0) throw new Error(`${metric}: it is not possible to decrease a counter (inc(${value}))`);
   return value;
 }
 
