@@ -54,6 +54,8 @@ export function readArchiveGeneration(filePath: string): number {
 export function withoutAbsorbedClaims(dir: string, names: readonly string[]): string[] {
   const generations = new Map<string, number>();
   return names.filter((name) => {
+    // Claimed names have a `.g<generation>` part; most scrapes meet none and parse nothing here.
+    if (!name.includes('.g')) return true;
     const parsed = parseFileName(name);
     if (parsed?.claimGeneration === undefined) return true;
     const archive = archiveNameOf(parsed);

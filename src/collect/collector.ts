@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { parseFileName } from '../store/format';
 import type { FileName } from '../store/format';
 import { MetricFileReader } from '../store/reader';
+import { withoutAbsorbedClaims } from './archive';
 import { SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import type { MetricFamily } from './types';
@@ -128,7 +129,7 @@ export class DirectoryCollector {
       this.warnOnce('', `pm2-prom-multiproc: cannot list metrics directory ${this.dir}: ${(error as Error).message}`);
       entries = [];
     }
-    const names = entries.filter((name) => name.endsWith('.db')).sort();
+    const names = withoutAbsorbedClaims(this.dir, entries.filter((name) => name.endsWith('.db')).sort());
     const present = new Set(names);
     for (const name of this.files.keys()) if (!present.has(name)) this.files.delete(name);
     for (const name of this.warned.keys()) if (name !== '' && !present.has(name)) this.warned.delete(name);

@@ -257,9 +257,14 @@ export type FileType = (typeof FILE_TYPES)[number];
 export interface FileName {
   type: FileType;
   mode?: GaugeMode;
-  /** The owner as written in the name: `123`, or `123-4` for a worker thread. */
+  /** The owner as written in the name: `123`, or `123-4` for a worker thread (`archive` for one). */
   owner: string;
-  pid: number;
+  /** The process that wrote the file; undefined only for an archive, which no process owns. */
+  pid?: number;
+  /** An archive: what compaction folded of dead processes' files of this type and mode. */
+  archive?: true;
+  /** A dead process's file claimed by compaction: absorbed once its archive reaches this generation. */
+  claimGeneration?: number;
 }
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
@@ -277,7 +282,7 @@ const FILE_NAME = /^(counter|histogram|summary|gauge_([a-z]+))_((\d+)(?:-\d+)?)\
 /** Parses a file name, or returns undefined for a name this format does not produce. */
 export function parseFileName(name: string): FileName | undefined {
   const match = FILE_NAME.exec(name);
-  if (!match) return undefined;
+  if (!match) return parseCompactionFileName(name);
   const pid = Number(match[4]);
   if (!Number.isSafeInteger(pid)) return undefined;
   if (match[2] !== undefined) {
@@ -286,4 +291,93 @@ export function parseFileName(name: string): FileName | undefined {
     return { type: 'gauge', mode, owner: match[3], pid };
   }
   return { type: match[1] as FileType, owner: match[3], pid };
+}
+
+// ---- compaction: archives and claimed files ---------------------------------------------------
+//
+// Both kinds of name keep Python's reading: its collector splits a name on '_' and takes the type
+// from the first part, the gauge mode from the second and the pid label (which these modes drop)
+// from the third, so `gauge_sum_archive.db` and `gauge_sum_123.g4.i5678.db` read as gauge sum.
+
+/** Gauge modes whose values of dead processes fold into one per key (`all` keeps a pid each). */
+export const ARCHIVE_GAUGE_MODES = ['sum', 'min', 'max', 'mostrecent'] as const;
+export type ArchiveGaugeMode = (typeof ARCHIVE_GAUGE_MODES)[number];
+
+/** The owner part of an archive's name. */
+export const ARCHIVE_OWNER = 'archive';
+
+/** `counter_archive.db`, `gauge_sum_archive.db`: the one archive of a type (and gauge mode). */
+export function archiveFileName(type: FileType, mode?: ArchiveGaugeMode): string {
+  return fileNameFor(type, ARCHIVE_OWNER, mode);
+}
+
+/**
+ * `counter_123.g4.i5678.db`: a dead process's `counter_123.db` claimed for archive generation 4.
+ * The inode keeps the name unique when a reused pid's file is claimed for the same generation.
+ */
+export function claimFileName(source: FileName, generation: number, inode: number): string {
+  return fileNameFor(source.type, source.owner, source.mode).replace(/\.db$/, `.g${generation}.i${inode}.db`);
+}
+
+const COMPACTION_FILE_NAME =
+  /^(counter|histogram|summary|gauge_(sum|min|max|mostrecent))_(?:(archive)|((\d+)(?:-\d+)?)\.g(\d+)\.i\d+)\.db$/;
+
+function parseCompactionFileName(name: string): FileName | undefined {
+  const match = COMPACTION_FILE_NAME.exec(name);
+  if (!match) return undefined;
+  const type: FileType = match[2] === undefined ? (match[1] as FileType) : 'gauge';
+  const mode = match[2] as GaugeMode | undefined;
+  if (match[3] !== undefined) return { type, mode, owner: ARCHIVE_OWNER, archive: true };
+  const pid = Number(match[5]);
+  const claimGeneration = Number(match[6]);
+  if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(claimGeneration)) return undefined;
+  return { type, mode, owner: match[4], pid, claimGeneration };
+}
+
+/**
+ * An archive keeps its generation in a trailer after `used`, where no reader of entries looks
+ * (Python's included): 8 magic bytes, then the generation as a uint64 LE.
+ */
+export const ARCHIVE_TRAILER_BYTES = 16;
+const ARCHIVE_TRAILER_MAGIC = Buffer.from('pm2parc1', 'latin1');
+
+/** One entry of a file to be written whole: its key, value and timestamp. */
+export interface EntryValue {
+  key: string;
+  value: number;
+  timestamp: number;
+}
+
+/** The bytes of a whole archive: header, entries in order, then the generation trailer. */
+export function encodeArchive(entries: readonly EntryValue[], generation: number): Buffer {
+  const keys = entries.map((entry) => Buffer.from(entry.key, 'utf8'));
+  let used = HEADER_BYTES;
+  for (const key of keys) {
+    if (key.length > MAX_KEY_BYTES) throw new Error(`key of ${key.length} bytes is over the ${MAX_KEY_BYTES}-byte limit`);
+    used += entryBytes(key.length);
+  }
+  if (used + ARCHIVE_TRAILER_BYTES > MAX_FILE_BYTES) {
+    throw new Error(`an archive of ${used} bytes would pass the ${MAX_FILE_BYTES}-byte file limit`);
+  }
+  const bytes = Buffer.alloc(used + ARCHIVE_TRAILER_BYTES);
+  bytes.writeInt32LE(used, 0);
+  let position = HEADER_BYTES;
+  for (let i = 0; i < keys.length; i++) {
+    const valueOffset = writeEntry(bytes, position, keys[i]);
+    bytes.writeDoubleLE(entries[i].value, valueOffset);
+    bytes.writeDoubleLE(entries[i].timestamp, valueOffset + 8);
+    position = valueOffset + VALUE_BYTES;
+  }
+  ARCHIVE_TRAILER_MAGIC.copy(bytes, used);
+  bytes.writeBigUInt64LE(BigInt(generation), used + ARCHIVE_TRAILER_MAGIC.length);
+  return bytes;
+}
+
+/** The generation in the trailer at `used` of `trailer` bytes, or undefined when there is none. */
+export function decodeArchiveTrailer(trailer: Uint8Array): number | undefined {
+  if (trailer.byteLength < ARCHIVE_TRAILER_BYTES) return undefined;
+  const bytes = Buffer.from(trailer.buffer, trailer.byteOffset, ARCHIVE_TRAILER_BYTES);
+  if (!bytes.subarray(0, ARCHIVE_TRAILER_MAGIC.length).equals(ARCHIVE_TRAILER_MAGIC)) return undefined;
+  const generation = bytes.readBigUInt64LE(ARCHIVE_TRAILER_MAGIC.length);
+  return generation <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(generation) : undefined;
 }
