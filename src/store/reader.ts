@@ -91,7 +91,9 @@ export class MetricFileReader {
     this.device = stat.dev;
     this.inode = stat.ino;
     this.lastSize = size;
-    if (size === 0) return { status: 'unreadable', problem: 'is empty (0 bytes; a writer may be creating it)' };
+    // A writer creates its file empty and sizes it right after: until then it holds nothing, and
+    // a scrape in between must neither skip it as corrupt nor warn.
+    if (size === 0) return { status: 'ok', contents: this.contents(HEADER_BYTES, size) };
     if (size < HEADER_BYTES) return { status: 'unreadable', problem: `is ${size} bytes, shorter than its header` };
     if (size > MAX_FILE_BYTES) {
       return { status: 'unreadable', problem: `is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit` };
@@ -121,18 +123,19 @@ export class MetricFileReader {
       this.forget();
       return { status: 'unreadable', problem: LEGACY_FILE_PROBLEM };
     }
+    return { status: 'ok', contents: this.contents(used, size) };
+  }
+
+  private contents(used: number, size: number): FileContents {
     return {
-      status: 'ok',
-      contents: {
-        keys: this.keys,
-        slots: this.slots,
-        starts: this.starts,
-        numbers: this.numbers,
-        layoutVersion: this.layoutVersion,
-        problem: this.stuckProblem,
-        used,
-        size,
-      },
+      keys: this.keys,
+      slots: this.slots,
+      starts: this.starts,
+      numbers: this.numbers,
+      layoutVersion: this.layoutVersion,
+      problem: this.stuckProblem,
+      used,
+      size,
     };
   }
 

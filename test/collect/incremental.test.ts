@@ -98,14 +98,14 @@ describe('warm collects', () => {
 
   it('merge a repaired file again, and warn again when it breaks again', () => {
     const file = path.join(dir, 'counter_1.db');
-    fs.writeFileSync(file, '');
+    fs.writeFileSync(file, Buffer.from([8, 0, 0]));
     collector.collect();
     collector.collect();
     assert.equal(warnings.length, 1);
     writeDbFile(file, [jobs('a', 1)]);
     assertSameSamples(samplesOf(collector.collect()), [jobsSample('a', 1)], 'repaired');
     assert.equal(collector.stats.corruptFiles, 0);
-    fs.writeFileSync(file, '');
+    fs.writeFileSync(file, Buffer.from([8, 0, 0]));
     collector.collect();
     assert.equal(warnings.length, 2);
   });
