@@ -1,0 +1,187 @@
+// The module under a real PM2 daemon with the demo app of ecosystem.config.js in cluster mode:
+// exact sums, SIGKILLed workers, module restarts, a restart of everything, a real Prometheus.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureBuilt, freePort, httpGet, makeTempDir, sampleLines, sampleValue, sendRequests, waitFor } from '../server/support';
+import { isProcessAlive } from '../../src/server/directory-care';
+import { IsolatedPm2, type ListedProcess } from './support';
+
+const MODULE = 'pm2-prom-multiproc';
+const REQUESTS = { method: 'GET', route: '/', status: '200' };
+const PROMETHEUS_BIN = '/usr/bin/prometheus';
+
+function livePids(exposition: string): string[] {
+  return sampleLines(exposition, 'demo_http_requests_in_flight').map((line) => /pid="(\d+)"/.exec(line)?.[1] ?? '');
+}
+
+describe('pm2: the module with the demo app in cluster mode (4 instances)', function () {
+  const pm2 = new IsolatedPm2({ DEMO_INSTANCES: '4' });
+  let metricsUrl: string;
+  let appUrl: string;
+  let metricsPort: number;
+  let expected = 0;
+
+  const scrape = async (): Promise<string> => (await httpGet(metricsUrl)).text;
+  const requestsTotal = async (): Promise<number | undefined> => sampleValue(await scrape(), 'demo_http_requests_total', REQUESTS);
+  const demoWorkers = (): ListedProcess[] => pm2.list().filter((p) => p.name === 'demo-app');
+
+  async function startModule(): Promise<void> {
+    pm2.startFromEcosystem(MODULE);
+    await waitFor('the module to answer /healthz', async () => ((await httpGet(metricsUrl.replace('/metrics', '/healthz'))).status === 200 ? true : undefined));
+  }
+
+  async function startDemo(): Promise<void> {
+    pm2.startFromEcosystem('demo-app');
+    await waitFor('4 demo workers with their live gauge', async () => (livePids(await scrape()).length === 4 ? true : undefined));
+  }
+
+  /** The demo workers alive now, from their live gauge files (cheaper than asking PM2). */
+  function workerPidsOnDisk(): number[] {
+    const dir = path.join(pm2.home, 'prom-multiproc');
+    return fs
+      .readdirSync(dir)
+      .map((name) => /^gauge_liveall_(\d+)\.db$/.exec(name)?.[1])
+      .filter((pid): pid is string => pid !== undefined)
+      .map(Number)
+      .filter(isProcessAlive);
+  }
+
+  /** SIGKILLs one demo worker and waits until PM2 has restarted it; returns the dead pid. */
+  async function killOneWorker(): Promise<number> {
+    const [victim] = workerPidsOnDisk();
+    process.kill(victim, 'SIGKILL');
+    await waitFor('PM2 to restart the killed worker', () => {
+      const pids = workerPidsOnDisk();
+      return pids.length === 4 && !pids.includes(victim) ? true : undefined;
+    });
+    return victim;
+  }
+
+  before(async () => {
+    ensureBuilt();
+    metricsPort = await freePort();
+    const appPort = await freePort();
+    pm2.extraEnvSet({ DEMO_PORT: String(appPort) });
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    appUrl = `http://127.0.0.1:${appPort}/`;
+    pm2.run('set', `${MODULE}:port`, String(metricsPort));
+    pm2.run('set', `${MODULE}:reconcile_interval`, '1');
+    await startModule();
+    await startDemo();
+  });
+
+  after(() => pm2.kill());
+
+  it('serves the exact sum of N requests spread over 4 workers, with the pm2-metrics process view', async () => {
+    await sendRequests(appUrl, 400);
+    expected = 400;
+    const exposition = await scrape();
+    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), expected);
+    assert.equal(sampleValue(exposition, 'demo_http_request_duration_seconds_count', { route: '/' }), expected);
+    const workers = demoWorkers();
+    assert.equal(workers.length, 4);
+    for (const worker of workers) {
+      const labels = { id: String(worker.pmId), name: 'demo-app' };
+      const line = sampleLines(exposition, 'pm2_up').find((l) => l.includes(`id="${labels.id}"`));
+      assert.match(line ?? '', /^pm2_up\{id="\d+",name="demo-app",instance="\d",version="[^"]*",interpreter="node",node_version="[\d.]+"\} 1$/);
+    }
+    for (const name of ['pm2_cpu', 'pm2_memory', 'pm2_uptime', 'pm2_instances', 'pm2_restarts', 'pm2_used_heap_size']) {
+      assert.equal(sampleLines(exposition, name).length, 5, `${name}: 4 workers and the module`);
+    }
+    assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_directories'), 1);
+  });
+
+  it('keeps counting a worker killed with SIGKILL and drops its live gauge', async () => {
+    const dead = await killOneWorker();
+    await waitFor('the dead worker to leave the live gauge', async () => {
+      const pids = livePids(await scrape());
+      return pids.length === 4 && !pids.includes(String(dead)) ? true : undefined;
+    });
+    assert.equal(await requestsTotal(), expected, 'the total never goes down');
+    await sendRequests(appUrl, 100);
+    expected += 100;
+    assert.equal(await requestsTotal(), expected);
+  });
+
+  it('catches a worker that died while the module was down, and loses nothing over a module restart', async () => {
+    pm2.run('stop', MODULE);
+    const dead = await killOneWorker();
+    await sendRequests(appUrl, 60);
+    expected += 60;
+    pm2.run('start', MODULE);
+    const exposition = await waitFor('the module back', async () => {
+      const response = await httpGet(metricsUrl);
+      return response.status === 200 ? response.text : undefined;
+    });
+    // The start-up reconcile ran before the first scrape: no event was needed.
+    assert.deepEqual(livePids(exposition).includes(String(dead)), false);
+    assert.equal(livePids(exposition).length, 4);
+    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), expected);
+    assert.match(pm2.logs(MODULE), new RegExp(`pid ${dead} is gone \\(reconcile\\): its live gauges are removed`));
+    assert.match(pm2.logs(MODULE), /metrics directory .* in use by live processes: kept/);
+  });
+
+  it('starts from a clean directory after `pm2 kill` and a new start', async () => {
+    const dir = path.join(pm2.home, 'prom-multiproc');
+    pm2.run('kill');
+    assert.ok(fs.readdirSync(dir).length > 0, 'the dead processes left their files');
+    await startModule();
+    assert.equal(fs.readdirSync(dir).filter((name) => name.endsWith('.db')).length, 0);
+    assert.equal(await requestsTotal(), undefined);
+    await startDemo();
+    await sendRequests(appUrl, 120);
+    expected = 120;
+    assert.equal(await requestsTotal(), expected);
+    assert.match(pm2.logs(MODULE), /found stale \(no owner alive\): its files were removed/);
+  });
+
+  describe('scraped by a real Prometheus server', () => {
+    let prometheus: ChildProcess | undefined;
+    let storage: string;
+
+    before(function () {
+      if (!fs.existsSync(PROMETHEUS_BIN)) {
+        this.skip();
+      }
+    });
+
+    after(() => {
+      prometheus?.kill('SIGKILL');
+      if (storage) fs.rmSync(storage, { recursive: true, force: true });
+    });
+
+    it('answers sum(...) queries with the exact totals', async () => {
+      storage = makeTempDir('prometheus');
+      const webPort = await freePort();
+      const config = path.join(storage, 'prometheus.yml');
+      fs.writeFileSync(
+        config,
+        [
+          'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+          'scrape_configs:',
+          '  - job_name: pm2',
+          `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
+          '',
+        ].join('\n'),
+      );
+      prometheus = spawn(
+        PROMETHEUS_BIN,
+        [`--config.file=${config}`, `--storage.tsdb.path=${path.join(storage, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
+        { stdio: 'ignore' },
+      );
+      const query = async (expression: string): Promise<number | undefined> => {
+        const response = await httpGet(`http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(expression)}`);
+        const body = JSON.parse(response.text) as { data?: { result?: Array<{ value: [number, string] }> } };
+        const value = body.data?.result?.[0]?.value[1];
+        return value === undefined ? undefined : Number(value);
+      };
+      await waitFor('Prometheus to scrape the module', async () => ((await query('up{job="pm2"}')) === 1 ? true : undefined), 60_000);
+      assert.equal(await query('sum(demo_http_requests_total)'), expected);
+      assert.equal(await query('sum(demo_http_request_duration_seconds_count{route="/"})'), expected);
+      assert.equal(await query('count(demo_http_requests_in_flight)'), 4);
+      assert.equal(await query('sum(pm2_up{name="demo-app"})'), 4);
+    });
+  });
+});
