@@ -57,11 +57,11 @@ describe('pm2-prom-multiproc command line', () => {
 
   it('collect: warns about a bad file on stderr and prints the rest', () => {
     writeDbFile(path.join(dir, 'counter_1.db'), [{ metric: 'jobs', sample: 'jobs_total', value: 4 }]);
-    fs.writeFileSync(path.join(dir, 'counter_2.db'), '');
+    fs.writeFileSync(path.join(dir, 'counter_2.db'), Buffer.from([8, 0, 0]));
     const result = runCli(['collect', dir, '--json']);
     assert.equal(result.status, 0);
     assert.deepEqual(JSON.parse(result.stdout), [{ name: 'jobs_total', labels: {}, value: 4 }]);
-    assert.match(result.stderr, /counter_2\.db: it is empty/);
+    assert.match(result.stderr, /counter_2\.db: it is 3 bytes, shorter than its header/);
   });
 
   it('collect --json spells non-finite values as strings', () => {
