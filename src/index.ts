@@ -19,7 +19,7 @@ export type {
   MetricValue,
 } from './metrics/metric';
 export { Registry, openMetricsContentType, prometheusContentType } from './metrics/registry';
-export type { AnyMetric, OpenMetricsContentType, PrometheusContentType, RegistryContentType } from './metrics/registry';
+export type { AnyMetric, OpenMetricsContentType, PrometheusContentType, RegistryContentType, RegistryOptions } from './metrics/registry';
 export { validateMetricName } from './metrics/validation';
 export { activeStore, useStore } from './metrics/active-store';
 export { refreshCollected } from './metrics/collect-timer';
@@ -46,5 +46,7 @@ export type { ClusterMetricsOptions, ClusterMetricsServer } from './cluster';
 
 import { globalRegistry } from './metrics/registry';
 
-/** The default registry (prom-client's `register`). */
+/** The default registry (prom-client's `register`): in multiprocess mode it shows the whole directory. */
 export const register = globalRegistry;
+/** The default registry's content type at load (prom-client's `contentType`); after setContentType read register.contentType. */
+export const contentType = globalRegistry.contentType;

@@ -23,6 +23,15 @@ async function familyOf(metric: AnyMetric): Promise<MetricFamily> {
   return { name: metric.familyName(), help: object.help, type: object.type, samples };
 }
 
+export interface RegistryOptions {
+  /**
+   * Multiprocess mode: metrics() renders every family found in the directory, not only those of
+   * the metrics registered here (as Python's MultiProcessCollector does). The default `register`
+   * is made with this set.
+   */
+  wholeDirectory?: boolean;
+}
+
 export class Registry<ContentType extends RegistryContentType = PrometheusContentType> {
   static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
   static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -33,12 +42,11 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   /** One warm collector per directory: it keeps keys between scrapes. */
   private readonly collectors = new Map<string, DirectoryCollector>();
 
-  constructor(
-    contentType: ContentType = Registry.PROMETHEUS_CONTENT_TYPE as ContentType,
-    /** The default `register` shows the whole directory, not only the metrics registered here. */
-    private readonly showsWholeDirectory = false,
-  ) {
+  private readonly wholeDirectory: boolean;
+
+  constructor(contentType: ContentType = Registry.PROMETHEUS_CONTENT_TYPE as ContentType, options: RegistryOptions = {}) {
     this.content = Registry.checkContentType(contentType);
+    this.wholeDirectory = options.wholeDirectory === true;
   }
 
   private static checkContentType<C extends RegistryContentType>(contentType: C): C {
@@ -118,7 +126,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
    * directory, another registry only the families of its own metrics).
    */
   async metrics(): Promise<string> {
-    return this.render(await this.families(this.getMetricsAsArray(), this.showsWholeDirectory));
+    return this.render(await this.families(this.getMetricsAsArray(), this.wholeDirectory));
   }
 
   async getSingleMetricAsString(name: string): Promise<string> {
@@ -172,7 +180,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
 }
 
 /** The default registry metrics join unless told otherwise (prom-client's `register`). */
-export const globalRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE, true);
+export const globalRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE, { wholeDirectory: true });
 
 /** Content types, as prom-client exports them. */
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;

@@ -66,7 +66,7 @@ describe('Registry', () => {
         assert.equal(await register.metrics(), expected);
         assert.match(expected, /^requests_total\{method="GET"\} 6$/m);
         assert.match(expected, /^latency_seconds_count\{method="POST"\} 9$/m);
-        const openMetrics = new Registry(Registry.OPENMETRICS_CONTENT_TYPE, true);
+        const openMetrics = new Registry(Registry.OPENMETRICS_CONTENT_TYPE, { wholeDirectory: true });
         assert.equal(await openMetrics.metrics(), renderOpenMetrics(collectDirectory(target.dir)));
       });
 
