@@ -1,0 +1,159 @@
+// Shared by the reliability tests: child processes that write through the real library, a strict
+// parser of the text exposition, durations scaled by environment variables, and promtool.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** A positive number from the environment (CI sets nothing and gets `fallback`). */
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}="${raw}" must be a positive number`);
+  return value;
+}
+
+export function makeTempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-prom-reliability-${prefix}-`));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A running child script of ./children, with its stdout as JSON lines and its stderr kept. */
+export interface Child {
+  process: ChildProcess & { pid: number };
+  /** Every JSON line printed so far, in order. */
+  messages: unknown[];
+  stderr(): string;
+  /** Resolves with how the child ended once its streams are closed (every line read). */
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startChild(
+  script: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[]; ipc?: boolean; umask?: number } = {},
+): Child {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(__dirname, 'children', script), ...args],
+    {
+      env: { ...process.env, ...options.env },
+      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    },
+  ) as ChildProcess & { pid: number };
+  const messages: unknown[] = [];
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => messages.push(JSON.parse(line)));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { process: child, messages, stderr: () => stderr, ended };
+}
+
+/** Resolves once `predicate` holds for the child's messages; rejects if the child ends first. */
+export async function waitForMessage<T>(child: Child, predicate: (message: unknown) => message is T): Promise<T> {
+  let finished = false;
+  void child.ended.then(() => (finished = true));
+  for (;;) {
+    const found = child.messages.find(predicate);
+    if (found !== undefined) return found;
+    if (finished) throw new Error(`child ended without the expected message; stderr:\n${child.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** One text exposition taken apart: the TYPE of each family and the value of each series. */
+export interface ParsedExposition {
+  types: Map<string, string>;
+  /** `name{labels}` exactly as rendered -> value. */
+  samples: Map<string, number>;
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*\})? (\S+)$/;
+
+function parseValue(text: string, line: string): number {
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  if (text === 'NaN') return NaN;
+  const value = Number(text);
+  if (text.trim() === '' || Number.isNaN(value)) throw new Error(`bad sample value in line ${JSON.stringify(line)}`);
+  return value;
+}
+
+/** Parses Prometheus text 0.0.4 strictly: any line it cannot read, or a repeated series, throws. */
+export function parseTextExposition(text: string): ParsedExposition {
+  const types = new Map<string, string>();
+  const samples = new Map<string, number>();
+  if (text === '') return { types, samples };
+  if (!text.endsWith('\n')) throw new Error('the exposition does not end with a newline');
+  for (const line of text.slice(0, -1).split('\n')) {
+    if (line.startsWith('# HELP ')) continue;
+    if (line.startsWith('# TYPE ')) {
+      const [name, type] = line.slice('# TYPE '.length).split(' ');
+      if (types.has(name)) throw new Error(`family ${name} is typed twice`);
+      types.set(name, type);
+      continue;
+    }
+    const match = SAMPLE_LINE.exec(line);
+    if (match === null) throw new Error(`unparsable line ${JSON.stringify(line)}`);
+    const series = `${match[1]}${match[2] ?? ''}`;
+    if (samples.has(series)) throw new Error(`series ${series} appears twice`);
+    samples.set(series, parseValue(match[3], line));
+  }
+  return { types, samples };
+}
+
+/** The type of the family a sample belongs to (`x_bucket` belongs to histogram `x`). */
+export function familyTypeOf(sampleName: string, types: ReadonlyMap<string, string>): string | undefined {
+  const direct = types.get(sampleName);
+  if (direct !== undefined) return direct;
+  for (const suffix of ['_total', '_bucket', '_count', '_sum', '_created']) {
+    if (sampleName.endsWith(suffix)) {
+      const type = types.get(sampleName.slice(0, -suffix.length));
+      if (type !== undefined) return type;
+    }
+  }
+  return undefined;
+}
+
+/** The labels of a series key `name{a="x",b="y"}`. */
+export function labelsOf(series: string): Map<string, string> {
+  const labels = new Map<string, string>();
+  const open = series.indexOf('{');
+  if (open < 0) return labels;
+  for (const pair of series.slice(open).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+    labels.set(pair[1], pair[2]);
+  }
+  return labels;
+}
+
+/** The sum of every sample named `name` whose labels include all of `labels`. */
+export function sumSamples(parsed: ParsedExposition, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const [series, value] of parsed.samples) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    const seriesLabels = labelsOf(series);
+    if (Object.entries(labels).every(([label, wanted]) => seriesLabels.get(label) === wanted)) total += value;
+  }
+  return total;
+}
+
+/** Runs `promtool check metrics` on `text`; resolves with promtool's complaints ('' when none). */
+export function promtoolComplaints(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code === 0 ? '' : `promtool exit ${code}: ${output.trim()}`));
+    child.stdin.end(text);
+  });
+}
