@@ -242,8 +242,9 @@ export abstract class Metric<T extends string, C extends MetricChild> {
       node = text === undefined ? undefined : (node as ChildLevel).get(text);
       if (node === undefined) return this.childFromLabels(this.labelsFromObject(labels));
     }
+    // The walk proved every label name present; an unknown extra one must still be refused.
     for (const name in labels) {
-      if (!this.labelNameSet.has(name)) this.labelsFromObject(labels);
+      if (!this.labelNameSet.has(name)) this.labelsFromObject(labels); // throws, naming it
     }
     return node as C;
   }
