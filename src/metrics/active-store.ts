@@ -5,9 +5,6 @@ import { ProcessStore, checkDirectory, defaultBackend } from '../store/mmap-file
 /** `undefined`: memory mode. Not decided until the first metric is created (or useStore). */
 let current: { store: ProcessStore | undefined } | undefined;
 
-/** Family name -> metric type, per directory store: one name must not carry two types. */
-const familyTypes = new WeakMap<ProcessStore, Map<string, string>>();
-
 function storeFromEnvironment(): ProcessStore | undefined {
   const dir = process.env.PROMETHEUS_MULTIPROC_DIR;
   if (dir === undefined || dir === '') return undefined;
@@ -39,22 +36,4 @@ export function useStore(store: ProcessStore | undefined): void {
  */
 export function storeForNewMetric(): ProcessStore {
   return activeStore() ?? new ProcessStore(undefined);
-}
-
-/**
- * Records that `family` is a metric of `type` in a directory store, throwing when the same family
- * name was already used there with another type: the merge could not tell the two apart.
- */
-export function claimFamilyName(store: ProcessStore, family: string, type: string, describe: string): void {
-  if (store.dir === undefined) return;
-  let types = familyTypes.get(store);
-  if (types === undefined) {
-    types = new Map();
-    familyTypes.set(store, types);
-  }
-  const existing = types.get(family);
-  if (existing !== undefined && existing !== type) {
-    throw new Error(`${describe}: the name "${family}" is already used by a ${existing} in ${store.dir}`);
-  }
-  types.set(family, type);
 }

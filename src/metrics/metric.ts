@@ -4,8 +4,9 @@ import { Buffer } from 'node:buffer';
 import { MAX_KEY_BYTES, encodeKey } from '../store/format';
 import type { FileType, GaugeMode } from '../store/format';
 import type { MetricFile, ProcessStore } from '../store/mmap-file';
-import { claimFamilyName, storeForNewMetric } from './active-store';
+import { storeForNewMetric } from './active-store';
 import { scheduleCollect } from './collect-timer';
+import { claimFamilyName } from './family-names';
 import { globalRegistry } from './registry';
 import type { Registry, RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
@@ -146,7 +147,8 @@ export abstract class Metric<T extends string, C extends MetricChild> {
    * name, opens the file, creates the unlabelled child's entries, then joins the registries.
    */
   protected open(fileType: FileType, mode?: GaugeMode): void {
-    claimFamilyName(this.store, this.familyName(), this.type, this.description);
+    const kind = mode === undefined ? this.type : `${this.type} in mode ${mode}`;
+    claimFamilyName(this.store, this.familyName(), kind, this.description);
     this.file = this.store.file(fileType, mode);
     if (this.labelNames.length === 0) {
       this.unlabelled = this.newChild({});

@@ -123,6 +123,11 @@ describe('metric validation', () => {
           /Gauge "work": the name "work" is already used by a counter in /,
         );
         assert.equal(fs.existsSync(path.join(target.dir, 'gauge_all_4242.db')), false);
+        new Gauge({ name: 'depth', help: 'x', multiprocessMode: 'max', registers });
+        assert.throws(
+          () => new Gauge({ name: 'depth', help: 'x', multiprocessMode: 'min', registers }),
+          /Gauge "depth": the name "depth" is already used by a gauge in mode max in /,
+        );
       });
     });
   }
