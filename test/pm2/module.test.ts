@@ -67,7 +67,9 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     appUrl = `http://127.0.0.1:${appPort}/`;
     pm2.run('set', `${MODULE}:port`, String(metricsPort));
-    pm2.run('set', `${MODULE}:reconcile_interval`, '1');
+    // No periodic reconcile during these tests: a dead worker is marked by PM2's exit event, or by
+    // the reconcile at module start (the timer has its own test in settings.test.ts).
+    pm2.run('set', `${MODULE}:reconcile_interval`, '3600');
     await startModule();
     await startDemo();
   });
@@ -100,9 +102,17 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
       return pids.length === 4 && !pids.includes(String(dead)) ? true : undefined;
     });
     assert.equal(await requestsTotal(), expected, 'the total never goes down');
+    assert.match(pm2.logs(MODULE), new RegExp(`pid ${dead} of demo-app \\(pm_id \\d+\\) ended \\(exit\\): its live gauges are removed`));
     await sendRequests(appUrl, 100);
     expected += 100;
-    assert.equal(await requestsTotal(), expected);
+    const exposition = await scrape();
+    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), expected);
+    assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_dead_pids_marked_total'), 1);
+    // The same health reaches `pm2 monit` through @pm2/io, and comes back in PM2's process view.
+    await waitFor('the module health in PM2', async () => {
+      const line = sampleLines(await scrape(), 'pm2_dead_pids_marked').find((l) => l.includes(`name="${MODULE}"`));
+      return line?.endsWith(' 1') ? true : undefined;
+    });
   });
 
   it('catches a worker that died while the module was down, and loses nothing over a module restart', async () => {

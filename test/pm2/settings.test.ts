@@ -1,11 +1,22 @@
 // Bad settings under a real PM2 daemon: each is logged in one clear line and the module waits
-// instead of crash-looping; `pm2 set` fixes it. Then the real `pm2 install .` of this folder.
+// instead of crash-looping; `pm2 set` fixes it. Reconcile, discovery, then the real `pm2 install .`.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import path from 'node:path';
-import { ensureBuilt, freePort, httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
+import {
+  deadPid,
+  ensureBuilt,
+  freePort,
+  httpGet,
+  makeTempDir,
+  sampleValue,
+  sendRequests,
+  waitFor,
+  writeCounter,
+  writeGauge,
+} from '../server/support';
 import { IsolatedPm2 } from './support';
 
 const MODULE = 'pm2-prom-multiproc';
@@ -13,6 +24,7 @@ const MODULE = 'pm2-prom-multiproc';
 describe('pm2: settings, bad settings and `pm2 install .`', function () {
   const pm2 = new IsolatedPm2();
   const scratch = makeTempDir('settings');
+  const moduleDir = path.join(scratch, 'metrics');
   let blocker: net.Server;
   let busyPort: number;
   let port: number;
@@ -91,13 +103,45 @@ describe('pm2: settings, bad settings and `pm2 install .`', function () {
     assert.ok(authorized.text.includes(`pm2_up{id="0",name="${MODULE}"`));
   });
 
+  it('reconciles on its timer: a dead writer that PM2 never ran loses its live gauge', async () => {
+    pm2.run('set', `${MODULE}:dir`, moduleDir);
+    pm2.run('set', `${MODULE}:basic_auth`, '');
+    pm2.run('set', `${MODULE}:reconcile_interval`, '1');
+    await logLine(new RegExp(`metrics directory ${moduleDir} created`));
+    assert.equal(fs.statSync(moduleDir).mode & 0o777, 0o700);
+    const dead = await deadPid();
+    writeGauge(moduleDir, dead, 'livesum', 'outsider_busy', 1);
+    writeCounter(moduleDir, dead, 'outsider_jobs', {}, 7);
+    await waitFor('the reconcile', () => (fs.existsSync(path.join(moduleDir, `gauge_livesum_${dead}.db`)) ? undefined : true));
+    await logLine(new RegExp(`pid ${dead} is gone \\(reconcile\\): its live gauges are removed from ${moduleDir}`));
+    const exposition = (await httpGet(`http://127.0.0.1:${port}/metrics`)).text;
+    assert.equal(sampleValue(exposition, 'outsider_jobs_total'), 7);
+    assert.equal(sampleValue(exposition, 'outsider_busy'), undefined);
+  });
+
+  it('discovers every app directory, labels samples by app, and warns about a cluster without one', async () => {
+    const otherDir = path.join(scratch, 'other');
+    fs.mkdirSync(otherDir, { mode: 0o700 });
+    const [otherPort, barePort] = [await freePort(), await freePort()];
+    const demo = path.join('examples', 'demo-app.js');
+    pm2.runWithEnv({ PORT: String(otherPort), PROMETHEUS_MULTIPROC_DIR: otherDir }, 'start', demo, '--name', 'other', '-i', '1');
+    pm2.runWithEnv({ PORT: String(barePort) }, 'start', demo, '--name', 'bare', '-i', '1');
+    await sendRequests(`http://127.0.0.1:${otherPort}/`, 3);
+    const exposition = (await httpGet(`http://127.0.0.1:${port}/metrics`)).text;
+    assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_directories'), 2);
+    assert.equal(
+      sampleValue(exposition, 'demo_http_requests_total', { method: 'GET', route: '/', status: '200', pm2_app: 'other' }),
+      3,
+    );
+    assert.equal(sampleValue(exposition, 'outsider_jobs_total'), 7, 'the default directory has no app: no label');
+    await logLine(/warning: app "bare" runs in cluster mode without PROMETHEUS_MULTIPROC_DIR/);
+  });
   it('installs from this folder with `pm2 install .` as a real PM2 module, keeping its settings', async () => {
     pm2.run('delete', MODULE);
-    pm2.run('set', `${MODULE}:dir`, path.join(scratch, 'metrics'));
     pm2.run('install', '.');
     await waitFor('the installed module', async () => ((await healthz()) === 200 ? true : undefined));
     const installed = moduleProcess();
     assert.equal(installed?.isModule, true);
-    assert.equal(fs.statSync(path.join(scratch, 'metrics')).mode & 0o777, 0o700);
   });
+
 });

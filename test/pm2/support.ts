@@ -32,7 +32,16 @@ export class IsolatedPm2 {
 
   /** Runs `pm2 ...args` in the project directory and returns its output. */
   run(...args: string[]): string {
-    return execFileSync(process.execPath, [PM2_BIN, ...args], { cwd: projectRoot, env: this.env, encoding: 'utf8' });
+    return this.runWithEnv({}, ...args);
+  }
+
+  /** Runs `pm2 ...args` with more environment (`pm2 start` hands it to the app it starts). */
+  runWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): string {
+    return execFileSync(process.execPath, [PM2_BIN, ...args], {
+      cwd: projectRoot,
+      env: { ...this.env, ...env },
+      encoding: 'utf8',
+    });
   }
 
   /** Starts one app of the project's ecosystem.config.js. */
