@@ -104,7 +104,8 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     port,
     host,
     path: metricsPath,
-    dir: dirSetting === '' ? defaultMetricsDir(home) : path.normalize(dirSetting),
+    // resolve() drops a trailing slash: the same directory must compare equal to an app's.
+    dir: dirSetting === '' ? defaultMetricsDir(home) : path.resolve(dirSetting),
     reconcileIntervalSeconds,
     ...(basicAuth ? { basicAuth } : {}),
   };
