@@ -14,17 +14,16 @@ export const INTERVAL_ENV = 'PROMETHEUS_MIRROR_INTERVAL_MS';
 export const GAUGE_MODES_ENV = 'PROMETHEUS_MIRROR_GAUGE_MODES';
 
 /**
- * Starts mirroring into PROMETHEUS_MULTIPROC_DIR (register.js calls this only when it is set).
- * A problem (say a directory that is not writable) turns mirroring off after one warning: a
- * preload must never stop the app.
+ * Starts mirroring into PROMETHEUS_MULTIPROC_DIR (register.js calls this only when `env`, from
+ * preloadEnvironment(), sets it). A problem (say a directory that is not writable) turns mirroring
+ * off after one warning: a preload must never stop the app.
  */
-export function startPreload(env: NodeJS.ProcessEnv = process.env): MirrorHandle | undefined {
+export function startPreload(env: NodeJS.ProcessEnv): MirrorHandle | undefined {
   try {
-    const store = processStore();
     const app = new AppPromClient(emitWarning);
     const mirror = new RegistryMirror(
       () => app.registries(),
-      store,
+      processStore,
       gaugeModeResolver(parseGaugeModes(env[GAUGE_MODES_ENV] ?? ''), 'all'),
       emitWarning,
     );

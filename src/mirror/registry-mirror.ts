@@ -57,11 +57,16 @@ export class RegistryMirror {
   private readonly warnedNames = new Set<string>();
   private passNumber = 0;
   private passRunning = false;
+  private store: ProcessStore | undefined;
 
   constructor(
     /** The registries to mirror, asked at every pass (the preload finds the app's lazily). */
     private readonly registries: () => readonly RegistryLike[],
-    private readonly store: ProcessStore,
+    /**
+     * Called at the first pass or flush, not before: a PM2 cluster worker's preload runs before
+     * PM2 has put PROMETHEUS_MULTIPROC_DIR in process.env, and the process store reads it once.
+     */
+    private readonly openStore: () => ProcessStore,
     private readonly gaugeModeOf: (name: string) => GaugeMode,
     private readonly warn: (message: string) => void,
   ) {}
@@ -70,6 +75,7 @@ export class RegistryMirror {
     if (this.passRunning) return;
     this.passRunning = true;
     try {
+      if (!this.storeIsOpen()) return;
       const seen = this.namesOfThisPass();
       await Promise.all(seen.map((entry) => this.refresh(entry)));
       this.writeAll();
@@ -86,6 +92,7 @@ export class RegistryMirror {
    */
   flush(): void {
     try {
+      if (!this.storeIsOpen()) return;
       for (const entry of this.namesOfThisPass()) {
         const type = typeWithoutGet(entry.metric);
         if (!entry.settled && type !== undefined) this.settle(entry, type);
@@ -93,6 +100,18 @@ export class RegistryMirror {
       this.writeAll();
     } catch (error) {
       this.warnOnce('(flush)', `prom-client mirror: a flush failed: ${describe(error)}`);
+    }
+  }
+
+  /** Opens the store once; when that fails, mirroring stays off after one warning. */
+  private storeIsOpen(): boolean {
+    if (this.store !== undefined) return true;
+    try {
+      this.store = this.openStore();
+      return true;
+    } catch (error) {
+      this.warnOnce('(store)', `prom-client mirror: mirroring is off: ${describe(error)}`);
+      return false;
     }
   }
 
@@ -185,7 +204,7 @@ export class RegistryMirror {
     const help = typeof metric.help === 'string' ? metric.help : '';
     const layout = this.layoutFor(metric, name, help, type);
     if (layout === undefined) return undefined;
-    const file = this.store.file(layout.fileType, layout.gaugeMode);
+    const file = (this.store as ProcessStore).file(layout.fileType, layout.gaugeMode);
     return new MetricMirror(metric, layout, file, defaultLabels, (problem) => this.refuse(name, problem));
   }
 
@@ -266,9 +285,10 @@ export function mirrorRegistry(registry: RegistryLike, options: MirrorOptions = 
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new RangeError(`mirrorRegistry: intervalMs must be a positive number of milliseconds (got ${intervalMs})`);
   }
+  const store = options.store ?? processStore();
   const mirror = new RegistryMirror(
     () => [registry],
-    options.store ?? processStore(),
+    () => store,
     gaugeModeResolver(options.gaugeModes ?? {}, options.defaultGaugeMode ?? 'all'),
     options.warn ?? emitWarning,
   );

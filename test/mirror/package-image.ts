@@ -1,12 +1,14 @@
 // Lays out this package as an app would install it (node_modules/pm2-prom-multiproc with
-// package.json, register.js and dist/ compiled from src/), so child processes can run
-// `node --require pm2-prom-multiproc/register` with plain node, as in production.
+// package.json, register.js and dist/ compiled from src/), and apps beside it, so child processes
+// run `node --require pm2-prom-multiproc/register` with plain node, as in production.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
 const REPO = path.resolve(__dirname, '..', '..');
+const FIXTURES = path.join(__dirname, 'fixtures');
 
 /** Creates `<root>/node_modules/pm2-prom-multiproc`; apps under `root` resolve it. */
 export function installPackageImage(root: string): string {
@@ -37,4 +39,23 @@ function transpileTree(from: string, to: string): void {
       fs.writeFileSync(path.join(to, entry.name.replace(/\.ts$/, '.js')), outputText);
     }
   }
+}
+
+/**
+ * `<root>/<name>` holding the fixture apps, with prom-client `version` in its own node_modules:
+ * 'repo' links the copy this package uses, anything else is installed from the npm registry.
+ */
+export function createApp(root: string, name: string, version: 'repo' | string): string {
+  const appDir = path.join(root, name);
+  fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true });
+  for (const script of ['app.js', 'app.mjs']) fs.copyFileSync(path.join(FIXTURES, script), path.join(appDir, script));
+  if (version === 'repo') {
+    fs.symlinkSync(path.join(REPO, 'node_modules', 'prom-client'), path.join(appDir, 'node_modules', 'prom-client'));
+  } else {
+    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', appDir, `prom-client@${version}`], {
+      stdio: 'pipe',
+      timeout: 90_000,
+    });
+  }
+  return appDir;
 }

@@ -2,17 +2,15 @@
 // and the real collector: an unchanged prom-client app becomes a multiprocess one.
 
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DirectoryCollector, markProcessDead } from '../../src/collect';
 import type { MetricFamily, Sample } from '../../src/collect';
-import { installPackageImage } from './package-image';
+import { createApp, installPackageImage } from './package-image';
 import { storeFileNames, tempDir } from './store-files';
 
-const FIXTURES = path.join(__dirname, 'fixtures');
-const REPO_PROM_CLIENT = path.resolve(__dirname, '..', '..', 'node_modules', 'prom-client');
 
 interface Worker {
   child: ChildProcess;
@@ -87,6 +85,8 @@ const requestsTotal = (families: MetricFamily[]) =>
 describe('register preload (real processes)', function () {
   this.timeout(120_000);
   let root: string;
+  /** An app with the prom-client this package uses; others are made by the test that needs them. */
+  let app15: string;
   const running: Worker[] = [];
 
   const start = (appDir: string, script: string, dir: string | undefined, env: Record<string, string> = {}) => {
@@ -99,25 +99,10 @@ describe('register preload (real processes)', function () {
     return worker;
   };
 
-  /** An app directory with prom-client `version` in its own node_modules ('repo': ours, linked). */
-  const appWith = (name: string, version: 'repo' | string): string => {
-    const appDir = path.join(root, name);
-    fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true });
-    for (const script of ['app.js', 'app.mjs']) fs.copyFileSync(path.join(FIXTURES, script), path.join(appDir, script));
-    if (version === 'repo') {
-      fs.symlinkSync(REPO_PROM_CLIENT, path.join(appDir, 'node_modules', 'prom-client'));
-    } else {
-      execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', appDir, `prom-client@${version}`], {
-        stdio: 'pipe',
-        timeout: 90_000,
-      });
-    }
-    return appDir;
-  };
-
   before(() => {
     root = tempDir('mirror-preload-');
     installPackageImage(root);
+    app15 = createApp(root, 'app15', 'repo');
   });
   afterEach(() => {
     for (const worker of running.splice(0)) worker.child.kill('SIGKILL');
@@ -125,12 +110,12 @@ describe('register preload (real processes)', function () {
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
   const variants = [
-    { title: 'prom-client 15, the version this package uses', app: 'app15', version: 'repo', major: '15' },
-    { title: "prom-client 14 in the app's own node_modules", app: 'app14', version: '14', major: '14' },
+    { title: 'prom-client 15, the version this package uses', version: 'repo', major: '15' },
+    { title: "prom-client 14 in the app's own node_modules", version: '14', major: '14' },
   ];
   for (const variant of variants) {
     it(`${variant.title}: exact merged totals, runtime metrics per live pid, no counter going down across a kill and restart`, async () => {
-      const appDir = appWith(variant.app, variant.version);
+      const appDir = variant.version === 'repo' ? app15 : createApp(root, `app${variant.major}`, variant.version);
       const installed = JSON.parse(fs.readFileSync(path.join(appDir, 'node_modules', 'prom-client', 'package.json'), 'utf8')) as { version: string };
       assert.equal(installed.version.split('.')[0], variant.major);
       const dir = tempDir('mirror-dir-');
@@ -190,7 +175,7 @@ describe('register preload (real processes)', function () {
   }
 
   it('finds prom-client imported by an ES module app, or required only later', async () => {
-    const appDir = path.join(root, 'app15');
+    const appDir = app15;
     const dir = tempDir('mirror-dir-');
     try {
       const esm = start(appDir, 'app.mjs', dir, { APP_REQUESTS: '4' });
@@ -203,7 +188,7 @@ describe('register preload (real processes)', function () {
   });
 
   it('flushes once more at exit, without changing how the process ends', async () => {
-    const appDir = path.join(root, 'app15');
+    const appDir = app15;
     // An interval no test waits for: only the exit flush can write these values.
     const cases = [
       { how: 'natural end', env: {}, signal: undefined, expected: { code: 0, signal: null }, total: 3 },
@@ -228,7 +213,7 @@ describe('register preload (real processes)', function () {
   });
 
   it('does nothing without PROMETHEUS_MULTIPROC_DIR', async () => {
-    const appDir = path.join(root, 'app15');
+    const appDir = app15;
     const dir = tempDir('mirror-dir-');
     try {
       const worker = start(appDir, 'app.js', undefined, { APP_REQUESTS: '3', TMPDIR: dir });
