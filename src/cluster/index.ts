@@ -37,7 +37,7 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
   const dir = path.resolve(options.dir);
   const host = options.host ?? '127.0.0.1';
   const metricsPath = options.path ?? '/metrics';
-  const log = options.log ?? createLogger('prom-multiproc');
+  const log = options.log ?? createLogger('pm2-prom-multiproc');
 
   prepareDirectory(dir);
   process.env.PROMETHEUS_MULTIPROC_DIR = dir;

@@ -22,6 +22,7 @@ export class Pm2Lifecycle {
   private readonly preparedDirs = new Set<string>();
   private readonly lastDirProblem = new Map<string, string>();
   private servedSources: DirectorySource[] = [];
+  private lastProcesses: Pm2Process[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -32,6 +33,19 @@ export class Pm2Lifecycle {
   ) {
     this.discovery = new DirectoryDiscovery(defaultDir, log);
     this.refresh = singleFlight(() => this.refreshNow());
+  }
+
+  /**
+   * The process list for a scrape: a fresh one, or the last one known when the daemon does not
+   * answer, so that the apps' metrics are still served while PM2 is busy or restarting.
+   */
+  async processesForScrape(): Promise<Pm2Process[]> {
+    try {
+      return await this.refresh();
+    } catch (error) {
+      this.log.warn(`cannot list PM2 processes, serving the last list known: ${(error as Error).message}`);
+      return this.lastProcesses;
+    }
   }
 
   /** The directories served now (only those prepared without error). */
@@ -86,6 +100,7 @@ export class Pm2Lifecycle {
       if (!known.has(pmId)) this.pidByPmId.delete(pmId);
     }
     this.servedSources = this.discovery.sources(processes).filter((source) => this.prepared(source.dir));
+    this.lastProcesses = processes;
     return processes;
   }
 

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     log,
     title: MODULE_NAME,
     collect: async () => {
-      const processes = await lifecycle.refresh();
+      const processes = await lifecycle.processesForScrape();
       return service.collect(lifecycle.sources, processMetrics(processes));
     },
   });

@@ -11,7 +11,6 @@ export interface ProcessEvent {
 
 interface Bus {
   on(topic: string, listener: (data: unknown) => void): void;
-  close?: () => void;
 }
 
 function readEvent(data: unknown): ProcessEvent {
@@ -25,8 +24,6 @@ function readEvent(data: unknown): ProcessEvent {
 }
 
 export class Pm2Client {
-  private bus: Bus | undefined;
-
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
       pm2.connect((error) => (error ? reject(new Error(`cannot connect to the PM2 daemon: ${error.message}`)) : resolve()));
@@ -47,15 +44,14 @@ export class Pm2Client {
           reject(new Error(`cannot open the PM2 event bus: ${error.message}`));
           return;
         }
-        this.bus = bus;
         bus.on('process:event', (data) => listener(readEvent(data)));
         resolve();
       });
     });
   }
 
+  /** Closes the RPC connection and the bus. */
   disconnect(): void {
-    this.bus?.close?.();
     pm2.disconnect();
   }
 }

@@ -36,6 +36,7 @@ describe('server: directory care (safe clean, dead pids)', () => {
     const dir = path.join(root, 'new', 'metrics');
     assert.equal(prepareDirectory(dir), 'created');
     assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    assert.equal(prepareDirectory(dir), 'empty');
   });
 
   it('wipes a stale directory (no owner alive) but leaves files it does not know', () => {
