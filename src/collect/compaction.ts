@@ -165,15 +165,16 @@ class Compaction {
     }
     if (pending.length === 0) return;
 
-    // Read in the collector's order (sorted names), so min/max/mostrecent ties go the same way.
+    // Folded in the collector's order (sorted names, and `..._archive.db` sorts after every
+    // pid), so ties of min, max and mostrecent go the same way before and after compaction.
     pending.sort();
     const fold = new ArchiveFold(group.type, group.mode);
-    if (archiveExists) fold.add(readWholeFile(archivePath));
     let newGeneration = generation + 1;
     for (const claimName of pending) {
       fold.add(readWholeFile(path.join(this.dir, claimName)));
       newGeneration = Math.max(newGeneration, parseFileName(claimName)?.claimGeneration ?? 0);
     }
+    if (archiveExists) fold.add(readWholeFile(archivePath));
     const mode = fs.statSync(path.join(this.dir, archiveExists ? archiveName : pending[0])).mode & 0o777;
     this.replaceArchive(archiveName, fold.entries(), newGeneration, mode);
     this.report.archivesWritten++;
