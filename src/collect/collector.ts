@@ -3,10 +3,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseFileName } from '../store/format';
+import { ARCHIVE_GAUGE_MODES, archiveFileName, parseFileName } from '../store/format';
 import type { FileName } from '../store/format';
 import { MetricFileReader } from '../store/reader';
-import { withoutAbsorbedClaims } from './archive';
+import { readArchiveGeneration, withoutAbsorbedClaims } from './archive';
 import { SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import type { MetricFamily } from './types';
@@ -44,6 +44,16 @@ interface TrackedFile {
   resolve: EntryResolver | undefined;
 }
 
+/** Scrapes tried before one that overlapped a compaction is returned as it is (with a warning). */
+const SCRAPE_ATTEMPTS = 3;
+const UNSETTLED_KEY = '#unsettled';
+const ARCHIVE_NAMES = [
+  archiveFileName('counter'),
+  archiveFileName('histogram'),
+  archiveFileName('summary'),
+  ...ARCHIVE_GAUGE_MODES.map((mode) => archiveFileName('gauge', mode)),
+];
+
 /** Series tables are rebuilt when this many series (and more than are in use) hold no value. */
 const STALE_SERIES_LIMIT = 4096;
 
@@ -64,7 +74,7 @@ export class DirectoryCollector {
   private readonly warn: (message: string) => void;
   private merger = new SampleMerger();
   private readonly files = new Map<string, TrackedFile>();
-  /** The problem last warned about, per file name (or '' for the directory itself). */
+  /** The problem last warned about, per file name ('' for the directory, UNSETTLED_KEY for scrapes). */
   private readonly warned = new Map<string, string>();
 
   constructor(
@@ -76,24 +86,56 @@ export class DirectoryCollector {
 
   collect(): MetricFamily[] {
     const started = process.hrtime.bigint();
+    let families: MetricFamily[];
+    for (let attempt = 1; ; attempt++) {
+      // A compaction running meanwhile moves values between files (claim renames, a new archive,
+      // claim deletions): a scrape that overlapped one may have counted a value twice or missed
+      // it, so it is done again. Archive generations only grow, so equal means no move happened.
+      const generationsBefore = this.archiveGenerations();
+      const scrape = this.scrapeOnce();
+      families = scrape.families;
+      if (!scrape.filesVanished && this.archiveGenerations() === generationsBefore) {
+        this.clearWarning(UNSETTLED_KEY);
+        break;
+      }
+      if (attempt === SCRAPE_ATTEMPTS) {
+        this.warnOnce(
+          UNSETTLED_KEY,
+          `pm2-prom-multiproc: ${this.dir} changed during ${SCRAPE_ATTEMPTS} scrapes in a row ` +
+            '(files moved by a compaction or a cleaner): this scrape may count a dead process twice or not at all',
+        );
+        break;
+      }
+    }
+    this.stats.collects++;
+    this.stats.lastCollectSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return families;
+  }
+
+  private scrapeOnce(): { families: MetricFamily[]; filesVanished: boolean } {
     const names = this.listFiles();
     if (this.merger.unusedSeries() > Math.max(STALE_SERIES_LIMIT, this.stats.series)) this.rebuild();
     this.merger.beginScrape();
     let filesRead = 0;
     let corruptFiles = 0;
+    let filesVanished = false;
     for (const name of names) {
       const outcome = this.collectFile(name);
       if (outcome === 'read' || outcome === 'partly') filesRead++;
       if (outcome === 'corrupt' || outcome === 'partly') corruptFiles++;
+      if (outcome === 'vanished') filesVanished = true;
     }
     const families = this.merger.families();
     this.stats.filesRead = filesRead;
     this.stats.corruptFiles = corruptFiles;
     this.stats.trackedSeries = this.merger.seriesCount;
     this.stats.series = this.merger.seriesCount - this.merger.unusedSeries();
-    this.stats.collects++;
-    this.stats.lastCollectSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return families;
+    return { families, filesVanished };
+  }
+
+  /** The generation of every archive, as one comparable string ('0' for an absent archive). */
+  private archiveGenerations(): string {
+    return ARCHIVE_NAMES.map((name) => readArchiveGeneration(path.join(this.dir, name))).join(',');
   }
 
   /** The collector's own health, as gauges (render them with the merged families). */
@@ -132,7 +174,7 @@ export class DirectoryCollector {
     const names = withoutAbsorbedClaims(this.dir, entries.filter((name) => name.endsWith('.db')).sort());
     const present = new Set(names);
     for (const name of this.files.keys()) if (!present.has(name)) this.files.delete(name);
-    for (const name of this.warned.keys()) if (name !== '' && !present.has(name)) this.warned.delete(name);
+    for (const name of this.warned.keys()) if (name.endsWith('.db') && !present.has(name)) this.warned.delete(name);
     return names;
   }
 
@@ -145,7 +187,7 @@ export class DirectoryCollector {
     }
   }
 
-  private collectFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'missing' {
+  private collectFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'missing' | 'vanished' {
     const filePath = path.join(this.dir, fileName);
     let file = this.files.get(fileName);
     if (file === undefined) {
@@ -173,7 +215,8 @@ export class DirectoryCollector {
     const result = file.reader.read();
     if (result.status === 'missing') {
       this.files.delete(fileName);
-      return 'missing';
+      // markProcessDead removes live gauges at any time; any other file moving is a compaction's.
+      return file.name.type === 'gauge' && file.name.mode?.startsWith('live') === true ? 'missing' : 'vanished';
     }
     if (result.status === 'unreadable') {
       this.warnOnce(fileName, `pm2-prom-multiproc: skipping ${filePath}: it ${result.problem}`);

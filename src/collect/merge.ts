@@ -85,6 +85,8 @@ function parseBound(text: string): number | undefined {
 
 /** One label set of a family: its histogram buckets (by bound) and its other series. */
 interface SeriesGroup {
+  /** The labels as JSON: the group's identity, and its place in the output order. */
+  identity: string;
   labels: Readonly<Record<string, string>>;
   bucketBounds: number[];
   bucketSeries: number[];
@@ -100,6 +102,7 @@ interface Family {
   mode: GaugeMode | undefined;
   reduction: number;
   groups: SeriesGroup[];
+  groupsSorted: boolean;
   groupsByLabels: Map<string, SeriesGroup>;
 }
 
@@ -198,6 +201,7 @@ export class SampleMerger {
         mode: source.type === 'gauge' ? (source.mode ?? 'all') : undefined,
         reduction: reductionOf(source.type, source.mode),
         groups: [],
+        groupsSorted: true,
         groupsByLabels: new Map(),
       };
       this.familiesByName.set(family.name, family);
@@ -219,6 +223,7 @@ export class SampleMerger {
     let group = family.groupsByLabels.get(identity);
     if (group === undefined) {
       group = {
+        identity,
         labels: Object.freeze(labels),
         bucketBounds: [],
         bucketSeries: [],
@@ -228,6 +233,7 @@ export class SampleMerger {
       };
       family.groupsByLabels.set(identity, group);
       family.groups.push(group);
+      family.groupsSorted = false;
     }
     return group;
   }
@@ -305,13 +311,19 @@ export class SampleMerger {
     return this.size - used;
   }
 
-  /** The families of the last scrape, by name; histograms cumulative with a derived `_count`. */
+  /** The families of the last scrape, by name, series by labels; histograms cumulative with `_count`. */
   families(): MetricFamily[] {
     if (this.familyOrder === undefined) {
       this.familyOrder = [...this.familiesByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
     const result: MetricFamily[] = [];
     for (const family of this.familyOrder) {
+      // Series come out in label order, not in the order files happen to list them, so the
+      // exposition stays the same when files are renamed, compacted or read in another order.
+      if (!family.groupsSorted) {
+        family.groups.sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+        family.groupsSorted = true;
+      }
       const samples: Sample[] = [];
       for (const group of family.groups) this.emitGroup(family, group, samples);
       if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type as MetricType, samples });
