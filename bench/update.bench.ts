@@ -1,9 +1,9 @@
 // The update path through the metric API: ns per call for prom-client 15 in memory and for this
 // library on the native, pwrite and memory backends, measured in the same run, with ratios.
-// Each target runs in its own child process so that no call site sees two implementations; the
-// targets take turns over several passes so that load from elsewhere hits them alike.
+// Each target runs in its own child process so that no call site sees two implementations.
 // Run alone: node --import tsx bench/update.bench.ts
-import { spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,10 +12,9 @@ import * as ours from '../src/index';
 
 const TARGETS = ['prom-client', 'native', 'pwrite', 'memory'] as const;
 type Target = (typeof TARGETS)[number];
-const PASSES = 3;
-const ROUNDS = 5;
+const ROUNDS = 15;
 /** Each round runs for about this long, so slow and fast cases take similar time. */
-const ROUND_NS = 15e6;
+const ROUND_NS = 10e6;
 
 /** The part of both libraries the cases use, typed by ours. */
 type Library = Pick<typeof ours, 'Counter' | 'Gauge' | 'Histogram'>;
@@ -64,82 +63,120 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
-/** Median ns per update of `loop` over ROUNDS rounds, after a warm-up that sizes the rounds. */
-function nsPerUpdate(loop: (n: number) => void): number {
-  let calls = 1000;
-  for (;;) {
+/** How many updates make one round of `loop` last about ROUND_NS (this also warms it up). */
+function callsPerRound(loop: (n: number) => void): number {
+  for (let calls = 1000; ; calls *= 4) {
     const start = process.hrtime.bigint();
     loop(calls);
     const elapsed = Number(process.hrtime.bigint() - start);
-    if (elapsed > ROUND_NS / 4) {
-      calls = Math.max(1, Math.round((calls * ROUND_NS) / elapsed));
-      break;
-    }
-    calls *= 4;
+    if (elapsed > ROUND_NS / 4) return Math.max(1, Math.round((calls * ROUND_NS) / elapsed));
   }
-  const samples: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    loop(calls);
-    samples.push(Number(process.hrtime.bigint() - start) / calls);
-  }
-  return median(samples);
 }
 
-/** In a child process: measures every case for one target and prints them as JSON. */
-function measureTarget(target: Target): void {
-  let dir: string | undefined;
+/** Request from the coordinator: run one round of a case, answer with ns per update. */
+interface RoundRequest {
+  case: string;
+}
+
+/** In a child process: sets up every case for one target, then runs rounds on request. */
+function serveTarget(target: Target): void {
   let lib: Library = ours;
+  let dir: string | undefined;
   if (target === 'prom-client') lib = promClient as unknown as Library;
   else if (target === 'memory') ours.useStore(undefined);
   else {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-'));
     ours.useStore(new ours.ProcessStore(dir, { backend: target }));
   }
-  const results: Record<string, number> = {};
-  for (const [name, makeLoop] of Object.entries(CASES)) results[name] = nsPerUpdate(makeLoop(lib));
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(JSON.stringify(results));
+  const loops = new Map(Object.entries(CASES).map(([name, makeLoop]) => [name, makeLoop(lib)]));
+  const calls = new Map([...loops].map(([name, loop]) => [name, callsPerRound(loop)]));
+  process.on('message', (request: RoundRequest) => {
+    const loop = loops.get(request.case);
+    const n = calls.get(request.case) ?? 1;
+    if (loop === undefined) throw new Error(`Unknown case ${request.case}`);
+    const start = process.hrtime.bigint();
+    loop(n);
+    process.send?.(Number(process.hrtime.bigint() - start) / n);
+  });
+  process.on('disconnect', () => {
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+  process.send?.('ready');
 }
 
-function runTarget(target: Target): Record<string, number> {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', __filename, target], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${target} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, number>;
+/** A target's process, answering one round at a time. */
+class TargetProcess {
+  private readonly child: ChildProcess;
+  private pending: { resolve: (reply: unknown) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(readonly target: Target) {
+    this.child = fork(__filename, [target], { execArgv: ['--import', 'tsx'] });
+    this.child.on('message', (reply) => this.settle()?.resolve(reply));
+    this.child.on('exit', (code) => this.settle()?.reject(new Error(`${target} exited with ${String(code)}`)));
+  }
+
+  private settle(): TargetProcess['pending'] {
+    const pending = this.pending;
+    this.pending = undefined;
+    return pending;
+  }
+
+  private ask(request: RoundRequest | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      if (request !== undefined) this.child.send(request);
+    });
+  }
+
+  ready(): Promise<unknown> {
+    return this.ask(undefined);
+  }
+
+  async round(name: string): Promise<number> {
+    return (await this.ask({ case: name })) as number;
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
 }
 
-/** Per target and case, the median over passes of each pass's median. */
-function measureAll(): Map<Target, Record<string, number>> {
-  const passes = new Map<Target, Array<Record<string, number>>>(TARGETS.map((target) => [target, []]));
-  for (let pass = 0; pass < PASSES; pass++) {
-    // Rotate the order so that no target always runs first (or last).
-    for (let i = 0; i < TARGETS.length; i++) {
-      const target = TARGETS[(i + pass) % TARGETS.length];
-      passes.get(target)?.push(runTarget(target));
+/**
+ * Rounds interleave the targets case by case, a few milliseconds each, so that load from other
+ * processes falls on all of them alike; a ratio is taken between rounds run back to back.
+ */
+async function report(): Promise<void> {
+  const processes = TARGETS.map((target) => new TargetProcess(target));
+  await Promise.all(processes.map((target) => target.ready()));
+  const samples = new Map<string, number[]>();
+  const ratios = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, key: string, value: number): void => {
+    map.set(key, [...(map.get(key) ?? []), value]);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of Object.keys(CASES)) {
+      const times = new Map<Target, number>();
+      for (const target of processes) times.set(target.target, await target.round(name));
+      for (const [target, ns] of times) {
+        push(samples, `${target} ${name}`, ns);
+        push(ratios, `${target} ${name}`, ns / (times.get('prom-client') ?? NaN));
+      }
     }
   }
-  const medians = new Map<Target, Record<string, number>>();
-  for (const [target, results] of passes) {
-    medians.set(target, Object.fromEntries(Object.keys(CASES).map((name) => [name, median(results.map((result) => result[name]))])));
-  }
-  return medians;
-}
+  for (const target of processes) target.stop();
 
-function report(): void {
-  const byTarget = measureAll();
-  const base = byTarget.get('prom-client') ?? {};
-  const ours = TARGETS.filter((target) => target !== 'prom-client');
-  const header = ['case'.padEnd(32), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...ours.map((t) => `${t}/prom`.padStart(13))];
-  console.log(`ns per update: median of ${PASSES} passes x ${ROUNDS} rounds, each target in its own process; ratio < 1 is faster than prom-client.`);
-  console.log(header.join(''));
+  const oursTargets = TARGETS.filter((target) => target !== 'prom-client');
+  console.log(`ns per update, median of ${ROUNDS} rounds; ratio = median of (ours / prom-client) over rounds run back to back (< 1: faster).`);
+  console.log([`case`.padEnd(32), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...oursTargets.map((t) => `${t}/prom`.padStart(13))].join(''));
   for (const name of Object.keys(CASES)) {
-    const cells = TARGETS.map((target) => (byTarget.get(target)?.[name] ?? NaN).toFixed(1).padStart(15));
-    const ratios = ours.map((target) => ((byTarget.get(target)?.[name] ?? NaN) / base[name]).toFixed(2).padStart(13));
-    console.log([name.padEnd(32), ...cells, ...ratios].join(''));
+    const cells = TARGETS.map((target) => median(samples.get(`${target} ${name}`) ?? []).toFixed(1).padStart(15));
+    const ratioCells = oursTargets.map((target) => median(ratios.get(`${target} ${name}`) ?? []).toFixed(2).padStart(13));
+    console.log([name.padEnd(32), ...cells, ...ratioCells].join(''));
   }
 }
 
 const requested = process.argv[2] as Target | undefined;
-if (requested === undefined) report();
-else if (TARGETS.includes(requested)) measureTarget(requested);
+if (requested === undefined) void report();
+else if (TARGETS.includes(requested)) serveTarget(requested);
 else throw new Error(`Unknown target "${requested}" (one of ${TARGETS.join(', ')})`);

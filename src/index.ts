@@ -15,7 +15,6 @@ export type {
   LabelValues,
   MetricConfiguration,
   MetricObjectWithValues,
-  MetricType as MetricKind,
   MetricValue,
 } from './metrics/metric';
 export { Registry, openMetricsContentType, prometheusContentType } from './metrics/registry';

@@ -1,6 +1,7 @@
 // What every metric type shares: options as prom-client takes them, label validation, the cache
 // of children by label values (each child keeps its slot numbers), registration and remove/reset.
 import { Buffer } from 'node:buffer';
+import type { MetricType } from '../collect/types';
 import { MAX_KEY_BYTES, encodeKey } from '../store/format';
 import type { FileType, GaugeMode } from '../store/format';
 import type { MetricFile, ProcessStore } from '../store/mmap-file';
@@ -11,7 +12,6 @@ import { globalRegistry } from './registry';
 import type { Registry, RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
 export type LabelValue = string | number;
 export type LabelValues<T extends string> = Partial<Record<T, LabelValue>>;
