@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive } from '../server/directory-care';
+import { isProcessAlive } from './liveness';
 
 /** Not `*.db`: neither this library's collector nor Python's reads it. */
 export const COMPACTION_LOCK_NAME = '.compaction.lock';

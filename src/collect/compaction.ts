@@ -19,7 +19,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive } from '../server/directory-care';
+import { isProcessAlive } from './liveness';
 import { ARCHIVE_GAUGE_MODES, archiveFileName, claimFileName, encodeArchive, fileNameFor, parseFileName } from '../store/format';
 import type { ArchiveGaugeMode, EntryValue, FileName, FileType } from '../store/format';
 import { readMetricFile } from '../store/reader';

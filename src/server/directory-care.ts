@@ -4,19 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { markProcessDead } from '../collect';
+import { isProcessAlive } from '../collect/liveness';
 import { parseFileName } from '../store/format';
 import { checkDirectory } from '../store/mmap-file';
 import type { Logger } from './logger';
 
-/** True while `pid` exists; EPERM means it exists under another user, so it is alive too. */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive };
 
 /** The metric files of a directory (`*.db`), with the pid that owns each when its name says. */
 function listMetricFiles(dir: string): Array<{ name: string; pid: number | undefined }> {
