@@ -44,8 +44,8 @@ function parseInterval(text: string | undefined): number {
 
 function parseGaugeModes(text: string): Record<string, GaugeMode> {
   const modes: Record<string, GaugeMode> = {};
-  for (const pair of text.split(',')) {
-    if (pair.trim() === '') continue;
+  for (const pair of text.split(',').map((part) => part.trim())) {
+    if (pair === '') continue;
     const [name, mode] = pair.split('=').map((part) => part.trim());
     if (name && GAUGE_MODES.includes(mode as GaugeMode)) {
       modes[name] = mode as GaugeMode;

@@ -172,7 +172,7 @@ export class RegistryMirror {
     const name = metric.name as string;
     if (typeof metric.collect === 'function') {
       try {
-        await metric.collect();
+        await (metric.collect as () => unknown).call(metric);
       } catch (error) {
         this.warnOnce(name, `prom-client metric "${name}": its collect() failed, its last values are mirrored: ${describe(error)}`);
       }
@@ -262,7 +262,7 @@ function typeWithoutGet(metric: MetricLike): MetricType | undefined {
 async function typeFromGet(metric: MetricLike): Promise<MetricType | undefined> {
   if (typeof metric.get !== 'function') return undefined;
   try {
-    const snapshot: unknown = await metric.get();
+    const snapshot: unknown = await (metric.get as () => unknown).call(metric);
     return isObject(snapshot) && isMetricType(snapshot.type) ? snapshot.type : undefined;
   } catch {
     return undefined;

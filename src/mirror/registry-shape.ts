@@ -36,8 +36,8 @@ export interface MetricLike {
   /** Histogram bucket bounds, ascending, without +Inf. */
   readonly upperBounds?: unknown;
   /** A default metric's refresh (prom-client >= 13); get() calls it before reading. */
-  collect?: unknown;
-  get?: unknown;
+  readonly collect?: unknown;
+  readonly get?: unknown;
 }
 
 /** The part of a prom-client Registry the mirror uses. */

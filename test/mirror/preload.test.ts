@@ -212,6 +212,23 @@ describe('register preload (real processes)', function () {
     }
   });
 
+  it('takes gauge modes from PROMETHEUS_MIRROR_GAUGE_MODES, warning once about a bad entry', async () => {
+    const dir = tempDir('mirror-dir-');
+    try {
+      const env = { APP_REQUESTS: '3', APP_STAY: '1', PROMETHEUS_MIRROR_GAUGE_MODES: 'app_in_flight=livesum, bogus' };
+      const workers = [start(app15, 'app.js', dir, env), start(app15, 'app.js', dir, env)];
+      await Promise.all(workers.map((worker) => worker.ready));
+      // livesum: one sample without a pid label, the sum of the live workers.
+      await collectUntil(dir, (f) => valueOf(f, 'app_in_flight') === 6 && samplesNamed(f, 'app_in_flight').length === 1);
+      for (const worker of workers) {
+        assert.match(worker.stderr(), /PROMETHEUS_MIRROR_GAUGE_MODES: "bogus" is not NAME=MODE/);
+        assert.equal(worker.stderr().match(/Warning/g)?.length, 1, worker.stderr());
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does nothing without PROMETHEUS_MULTIPROC_DIR', async () => {
     const appDir = app15;
     const dir = tempDir('mirror-dir-');
