@@ -48,7 +48,7 @@ function transpileTree(from: string, to: string): void {
 export function createApp(root: string, name: string, version: 'repo' | string): string {
   const appDir = path.join(root, name);
   fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true });
-  for (const script of ['app.js', 'app.mjs']) fs.copyFileSync(path.join(FIXTURES, script), path.join(appDir, script));
+  for (const script of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, script), path.join(appDir, script));
   if (version === 'repo') {
     fs.symlinkSync(path.join(REPO, 'node_modules', 'prom-client'), path.join(appDir, 'node_modules', 'prom-client'));
   } else {

@@ -187,6 +187,20 @@ describe('register preload (real processes)', function () {
     }
   });
 
+  it('mirrors a worker thread\'s own registry into its PID-THREADID files', async () => {
+    const dir = tempDir('mirror-dir-');
+    try {
+      const worker = start(app15, 'app-threads.js', dir);
+      await worker.ready;
+      const families = await collectUntil(dir, (f) => requestsTotal(f) === 5);
+      assert.equal(valueOf(families, 'app_requests_total', { route: '/thread' }), 3);
+      assert.ok(storeFileNames(dir).includes(`counter_${worker.pid}-1.db`), storeFileNames(dir).join(' '));
+      assert.equal(worker.stderr(), '');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('flushes once more at exit, without changing how the process ends', async () => {
     const appDir = app15;
     // An interval no test waits for: only the exit flush can write these values.
