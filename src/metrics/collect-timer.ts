@@ -33,7 +33,13 @@ async function runOne(metric: Collectable): Promise<void> {
 export function scheduleCollect(metric: Collectable): void {
   scheduled.add(metric);
   if (timer === undefined) {
-    timer = setInterval(() => void refreshCollected(), COLLECT_INTERVAL_MS);
+    let running = false;
+    // A slow async callback must not pile up refreshes: a tick is skipped while one runs.
+    timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void refreshCollected().finally(() => (running = false));
+    }, COLLECT_INTERVAL_MS);
     timer.unref();
   }
 }

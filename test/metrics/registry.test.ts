@@ -14,6 +14,7 @@ import {
   renderOpenMetrics,
   renderText,
 } from '../../src/index';
+import { COLLECT_INTERVAL_MS } from '../../src/metrics/collect-timer';
 import { FILE_BACKENDS, makeMetricsDir, readDbEntries } from '../support/metrics-dir';
 import type { MetricsDir } from '../support/metrics-dir';
 import { writePythonFixtureOperations } from '../support/python-fixture';
@@ -136,6 +137,41 @@ describe('Registry', () => {
         assert.equal(readDbEntries(path.join(target.dir, 'gauge_max_8.db'))[0].value, 1);
         assert.match(await registry.metrics(), /^queue_depth 2$/m);
       });
+
+      it('reports a failing collect callback once as a warning, and keeps refreshing the others', async () => {
+        target.actAs(9, backend);
+        const warnings: string[] = [];
+        const onWarning = (warning: Error): void => void warnings.push(warning.message);
+        process.on('warning', onWarning);
+        try {
+          new Gauge({ name: 'broken', help: 'B.', registers: [], collect: () => Promise.reject(new Error('backend down')) });
+          let runs = 0;
+          new Gauge({ name: 'fine', help: 'F.', multiprocessMode: 'sum', registers: [], collect() { this.set(++runs); } });
+          await refreshCollected();
+          await refreshCollected();
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(warnings.filter((message) => message.includes('"broken"')), ['Gauge "broken": collect callback failed: backend down']);
+          assert.equal(readDbEntries(path.join(target.dir, 'gauge_sum_9.db'))[0].value, 2);
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
     });
   }
+
+  it(`runs collect callbacks of multiprocess metrics every ${COLLECT_INTERVAL_MS / 1000} s without any call`, async function () {
+    this.timeout(COLLECT_INTERVAL_MS * 3);
+    const target = makeMetricsDir();
+    try {
+      target.actAs(10, 'pwrite');
+      let runs = 0;
+      new Gauge({ name: 'ticks', help: 'T.', multiprocessMode: 'max', registers: [], collect() { this.set(++runs); } });
+      const file = path.join(target.dir, 'gauge_max_10.db');
+      const deadline = Date.now() + COLLECT_INTERVAL_MS * 2;
+      while (readDbEntries(file)[0].value < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(readDbEntries(file)[0].value >= 1, `collect ran ${runs} time(s)`);
+    } finally {
+      target.remove();
+    }
+  });
 });
