@@ -88,11 +88,16 @@ interface SeriesGroup {
   /** The labels as JSON: the group's identity, and its place in the output order. */
   identity: string;
   labels: Readonly<Record<string, string>>;
-  bucketBounds: number[];
-  bucketSeries: number[];
-  bucketsSorted: boolean;
+  /** Histogram buckets by bound (undefined until the group has one). */
+  buckets: Buckets | undefined;
+  /** Every other series: one per sample name, so a few at most (found by a scan). */
   plainSeries: number[];
-  plainByName: Map<string, number>;
+}
+
+interface Buckets {
+  bounds: number[];
+  series: number[];
+  sorted: boolean;
 }
 
 interface Family {
@@ -175,18 +180,18 @@ export class SampleMerger {
     if (le !== undefined) {
       const bound = parseBound(le);
       if (bound === undefined) return `metric "${family.name}": bucket bound le=${JSON.stringify(le)} is not a number`;
-      const existing = group.bucketBounds.indexOf(bound);
-      if (existing >= 0) return group.bucketSeries[existing];
+      group.buckets ??= { bounds: [], series: [], sorted: true };
+      const buckets = group.buckets;
+      const existing = buckets.bounds.indexOf(bound);
+      if (existing >= 0) return buckets.series[existing];
       const series = this.newSeries(family.reduction, `${family.name}_bucket`, { ...group.labels, le: floatToGoString(bound) });
-      group.bucketBounds.push(bound);
-      group.bucketSeries.push(series);
-      group.bucketsSorted = false;
+      buckets.bounds.push(bound);
+      buckets.series.push(series);
+      buckets.sorted = false;
       return series;
     }
-    const existing = group.plainByName.get(decoded.sampleName);
-    if (existing !== undefined) return existing;
+    for (const existing of group.plainSeries) if (this.sampleNames[existing] === decoded.sampleName) return existing;
     const series = this.newSeries(family.reduction, decoded.sampleName, group.labels);
-    group.plainByName.set(decoded.sampleName, series);
     group.plainSeries.push(series);
     return series;
   }
@@ -225,11 +230,8 @@ export class SampleMerger {
       group = {
         identity,
         labels: Object.freeze(labels),
-        bucketBounds: [],
-        bucketSeries: [],
-        bucketsSorted: true,
+        buckets: undefined,
         plainSeries: [],
-        plainByName: new Map(),
       };
       family.groupsByLabels.set(identity, group);
       family.groups.push(group);
@@ -334,10 +336,11 @@ export class SampleMerger {
   private emitGroup(family: Family, group: SeriesGroup, samples: Sample[]): void {
     const { values, seen } = this;
     let derivedCount = false;
-    if (group.bucketSeries.length > 0) {
-      if (!group.bucketsSorted) sortBuckets(group);
+    const buckets = group.buckets;
+    if (buckets !== undefined) {
+      if (!buckets.sorted) sortBuckets(buckets);
       let cumulative = 0;
-      for (const series of group.bucketSeries) {
+      for (const series of buckets.series) {
         if (seen[series] === 0) continue;
         cumulative += values[series];
         samples.push({ name: this.sampleNames[series], labels: this.sampleLabels[series], value: cumulative });
@@ -356,11 +359,11 @@ export class SampleMerger {
   }
 }
 
-function sortBuckets(group: SeriesGroup): void {
-  const order = group.bucketBounds.map((_, index) => index).sort((a, b) => group.bucketBounds[a] - group.bucketBounds[b]);
-  group.bucketBounds = order.map((index) => group.bucketBounds[index]);
-  group.bucketSeries = order.map((index) => group.bucketSeries[index]);
-  group.bucketsSorted = true;
+function sortBuckets(buckets: Buckets): void {
+  const order = buckets.bounds.map((_, index) => index).sort((a, b) => buckets.bounds[a] - buckets.bounds[b]);
+  buckets.bounds = order.map((index) => buckets.bounds[index]);
+  buckets.series = order.map((index) => buckets.series[index]);
+  buckets.sorted = true;
 }
 
 function grownCopy<T extends Uint8Array | Float64Array>(source: T, target: T): T {
