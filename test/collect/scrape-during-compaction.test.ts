@@ -36,17 +36,19 @@ describe('scrapes during compaction', () => {
     const total = (): number => samplesOf(collector.collect()).reduce((sum, sample) => sum + (sample.value as number), 0);
     let previous = 0;
     let scrapes = 0;
+    let midway = 0;
     while (running) {
       const now = total();
       assert.ok(now >= previous, `scrape ${scrapes}: total went down from ${previous} to ${now} (a value lost)`);
       assert.ok(now <= FILES, `scrape ${scrapes}: total ${now} is past the ${FILES} written (a value counted twice)`);
       previous = now;
       scrapes++;
+      if (now > 0 && now < FILES) midway++;
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(await exited, 0);
     assert.equal(total(), FILES);
-    assert.ok(scrapes > 10, `only ${scrapes} scrapes overlapped the compactions`);
+    assert.ok(midway > 0, `none of ${scrapes} scrapes overlapped the compactions`);
     assert.deepEqual(warnings, []);
   });
 });
