@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ProcessStore } from '../src/store/mmap-file';
 import type { BackendKind } from '../src/store/mmap-file';
 import { mirrorRegistry } from '../src/mirror';
-import { DEFAULT_INTERVAL_MS } from '../src/mirror/registry-mirror';
+import { DEFAULT_INTERVAL_MS } from '../src/mirror/start-mirror';
 
 const ROUNDS = 11;
 const SERIES_PER_METRIC = 100;

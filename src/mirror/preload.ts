@@ -5,8 +5,9 @@ import { GAUGE_MODES } from '../store/format';
 import type { GaugeMode } from '../store/format';
 import { AppPromClient } from './app-prom-client';
 import { processStore } from './process-store';
-import { DEFAULT_INTERVAL_MS, RegistryMirror, emitWarning, gaugeModeResolver, startMirror } from './registry-mirror';
-import type { MirrorHandle } from './registry-mirror';
+import { RegistryMirror } from './registry-mirror';
+import { DEFAULT_INTERVAL_MS, emitWarning, gaugeModeResolver, startMirror } from './start-mirror';
+import type { MirrorHandle } from './start-mirror';
 
 /** Milliseconds between passes (default 1000). */
 export const INTERVAL_ENV = 'PROMETHEUS_MIRROR_INTERVAL_MS';

@@ -3,8 +3,8 @@
 
 import { Registry, collectDefaultMetrics as collectPromClientDefaults } from 'prom-client';
 import type { DefaultMetricsCollectorConfiguration } from 'prom-client';
-import { mirrorRegistry } from './registry-mirror';
-import type { MirrorHandle, MirrorOptions } from './registry-mirror';
+import { mirrorRegistry } from './start-mirror';
+import type { MirrorHandle, MirrorOptions } from './start-mirror';
 
 export type RuntimeMetricsOptions = Pick<
   DefaultMetricsCollectorConfiguration<typeof Registry.PROMETHEUS_CONTENT_TYPE>,
