@@ -243,6 +243,22 @@ describe('register preload (real processes)', function () {
     }
   });
 
+  it('leaves the app running, with one warning, when the installed package is broken', async () => {
+    const brokenRoot = tempDir('mirror-broken-');
+    const dir = tempDir('mirror-dir-');
+    try {
+      const packageDir = installPackageImage(brokenRoot);
+      fs.rmSync(path.join(packageDir, 'dist', 'mirror', 'preload.js'));
+      const appDir = createApp(brokenRoot, 'app', 'repo');
+      const worker = start(appDir, 'app.js', dir, { APP_REQUESTS: '3' });
+      assert.deepEqual(await worker.exited, { code: 0, signal: null });
+      assert.match(worker.stderr(), /pm2-prom-multiproc\/register: mirroring is off: Cannot find module/);
+    } finally {
+      fs.rmSync(brokenRoot, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does nothing without PROMETHEUS_MULTIPROC_DIR', async () => {
     const appDir = app15;
     const dir = tempDir('mirror-dir-');
