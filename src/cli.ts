@@ -7,6 +7,7 @@ import {
   renderOpenMetrics,
   renderText,
 } from './collect';
+import { compactDirectory } from './collect/compaction';
 import { checkedKey } from './collect/merge';
 import { readMetricFile } from './store/reader';
 
@@ -21,6 +22,10 @@ Commands:
                               exits 1 when the file is corrupt (the problems are listed)
   mark-dead DIR PID           remove PID's live gauge files (gauge_live*_PID.db and its
                               threads' gauge_live*_PID-N.db), as when that process exits
+  compact DIR                 fold the files of dead pids into one archive per type (and
+                              gauge mode), remove their live gauges; live pids untouched
+  compact DIR --drop-all-gauges
+                              the same, and remove dead pids' \`all\` gauges too
   --help                      this text
 
 Warnings about unreadable files go to stderr; the merge goes on without them.
@@ -55,6 +60,8 @@ function run(args: readonly string[]): number {
       return inspect(rest);
     case 'mark-dead':
       return markDead(rest);
+    case 'compact':
+      return compact(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -119,6 +126,22 @@ function markDead(args: readonly string[]): number {
   for (const filePath of removed) process.stdout.write(`removed ${filePath}\n`);
   if (removed.length === 0) process.stdout.write(`no live gauge files of pid ${pidText} in ${dir}\n`);
   return 0;
+}
+
+function compact(args: readonly string[]): number {
+  const positional = args.filter((arg) => !arg.startsWith('--'));
+  const unknown = args.filter((arg) => arg.startsWith('--') && arg !== '--drop-all-gauges');
+  if (positional.length !== 1) throw new UsageError('compact takes one directory');
+  if (unknown.length > 0) throw new UsageError(`compact: unknown option ${unknown[0]}`);
+  const dir = positional[0];
+  requireDirectory(dir);
+  const report = compactDirectory(dir, { deadAllGauges: args.includes('--drop-all-gauges') ? 'drop' : 'keep' });
+  process.stdout.write(
+    `${dir}: ${report.absorbed} files of dead pids absorbed into ${report.archivesWritten} archives, ` +
+      `${report.removed} files removed\n`,
+  );
+  for (const problem of report.problems) process.stderr.write(`pm2-prom-multiproc: ${problem}\n`);
+  return report.problems.length > 0 ? 1 : 0;
 }
 
 function requireDirectory(dir: string): void {

@@ -71,7 +71,7 @@ export interface CompactionReport {
   absorbed: number;
   /** Archives written by this run. */
   archivesWritten: number;
-  /** Files deleted: absorbed claims, live gauges and dropped `all` gauges of dead pids. */
+  /** Other files deleted: live and dropped `all` gauges of dead pids, claims a killed run left. */
   removed: number;
   /** Files left as they were, and groups that could not be compacted, with the reason. */
   problems: string[];
@@ -155,8 +155,12 @@ class Compaction {
     for (const file of files) {
       const claimed = file.name.claimGeneration;
       if (claimed === undefined) continue;
-      if (claimed <= generation || this.wasGivenBack(file)) this.remove(file.fileName, 'claim-deleted');
-      else pending.push(file.fileName);
+      if (claimed <= generation || this.wasGivenBack(file)) {
+        this.remove(file.fileName, 'claim-deleted');
+        this.report.removed++;
+      } else {
+        pending.push(file.fileName);
+      }
     }
     for (const file of files) {
       if (file.name.claimGeneration !== undefined || file.name.pid === undefined || !this.isDead(file.name.pid)) continue;
@@ -253,6 +257,7 @@ class Compaction {
       if (name.mode.startsWith('live') && this.isDead(name.pid)) deadWithLiveGauges.add(name.pid);
       if (name.mode === 'all' && this.options.deadAllGauges === 'drop' && this.isDead(name.pid)) {
         this.remove(fileName, 'gauges-removed');
+        this.report.removed++;
       }
     }
     for (const pid of deadWithLiveGauges) {
@@ -264,7 +269,6 @@ class Compaction {
 
   private remove(fileName: string, step: CompactionStep): void {
     fs.rmSync(path.join(this.dir, fileName), { force: true });
-    this.report.removed++;
     this.step(step, fileName);
   }
 
