@@ -152,15 +152,22 @@ export function sumSamples(parsed: ParsedExposition, name: string, labels: Recor
   return total;
 }
 
-/** Runs `promtool check metrics` on `text`; resolves with promtool's complaints ('' when none). */
-export function promtoolComplaints(text: string): Promise<string> {
+/**
+ * Runs `promtool check metrics` on `text`; resolves with promtool's complaints ('' when none).
+ * `lint: 'allowed'` accepts lint findings (exit 3): for input no writer would make, the
+ * exposition must parse, but may be as odd as its data.
+ */
+export function promtoolComplaints(text: string, options: { lint?: 'allowed' } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve(code === 0 ? '' : `promtool exit ${code}: ${output.trim()}`));
+    child.on('close', (code) => {
+      const accepted = code === 0 || (code === 3 && options.lint === 'allowed');
+      resolve(accepted ? '' : `promtool exit ${code}: ${output.trim()}`);
+    });
     child.stdin.end(text);
   });
 }
