@@ -1,0 +1,140 @@
+// Both renderings as a real Prometheus server parses them: a scrape of each succeeds (no parse
+// error on the target) and queries return the merged values, awkward labels included.
+
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { DirectoryCollector, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from '../../src/collect';
+import { makeTempDir, removeDir, writeDbFile } from './support/files';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const PYTHON_DB = '/work/shared/fixtures/python-current/db';
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+async function freePort(): Promise<number> {
+  const probe = http.createServer();
+  const port = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const response = await fetch(url);
+  return response.json();
+}
+
+describe('renderings scraped by a real Prometheus server', function () {
+  let dir: string;
+  let server: http.Server | undefined;
+  let prometheus: ChildProcess | undefined;
+  let exited: Promise<unknown> = Promise.resolve();
+
+  before(function () {
+    if (!fs.existsSync(PROMETHEUS)) {
+      console.log(`      (${PROMETHEUS} is not installed (Debian: apt-get install prometheus): not scraped)`);
+      this.skip();
+    }
+  });
+
+  afterEach(async () => {
+    if (prometheus !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGKILL');
+    await exited;
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    if (dir) removeDir(dir);
+  });
+
+  it('parses text 0.0.4 and OpenMetrics without error and answers queries with the merged values', async () => {
+    dir = makeTempDir('pm2-prom-scrape-');
+    const db = path.join(dir, 'db');
+    fs.mkdirSync(db);
+    for (const name of fs.readdirSync(PYTHON_DB)) fs.copyFileSync(path.join(PYTHON_DB, name), path.join(db, name));
+    const awkward = ['q"uote', 'back\\slash', 'new\nline', 'ünïcødé 日本', ''];
+    writeDbFile(
+      path.join(db, 'counter_404.db'),
+      [
+        ...awkward.map((value, i) => ({ metric: 'jobs', sample: 'jobs_total', labels: { value }, help: 'Jobs "done"\\\n.', value: i + 1 })),
+        { metric: 'legacy_events', value: 5, help: 'A counter named without _total.' },
+      ],
+    );
+    writeDbFile(path.join(db, 'gauge_all_404.db'), [
+      { metric: 'ratio', labels: { kind: 'inf' }, value: Infinity },
+      { metric: 'ratio', labels: { kind: 'nan' }, value: NaN },
+    ]);
+
+    const collector = new DirectoryCollector(db);
+    server = http.createServer((request, response) => {
+      const families = collector.collect();
+      const openMetrics = request.url === '/openmetrics';
+      response.setHeader('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
+      response.end(openMetrics ? renderOpenMetrics(families) : renderText(families));
+    });
+    const metricsPort = await listen(server);
+    const webPort = await freePort();
+    const config = path.join(dir, 'prometheus.yml');
+    const job = (name: string, metricsPath: string): string[] => [
+      `  - job_name: ${name}`,
+      `    metrics_path: ${metricsPath}`,
+      `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
+    ];
+    fs.writeFileSync(
+      config,
+      ['global: { scrape_interval: 1s }', 'scrape_configs:', ...job('text', '/text'), ...job('openmetrics', '/openmetrics'), ''].join('\n'),
+    );
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
+      { stdio: 'ignore' },
+    );
+    exited = new Promise((resolve) => prometheus?.on('exit', resolve));
+    const api = `http://127.0.0.1:${webPort}/api/v1`;
+
+    type Target = { labels: { job: string }; health: string; lastError: string };
+    let targets: Target[] = [];
+    for (let attempt = 0; attempt < 240; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      try {
+        const body = (await getJson(`${api}/targets`)) as { data: { activeTargets: Target[] } };
+        targets = body.data.activeTargets;
+      } catch {
+        continue; // not listening yet
+      }
+      if (targets.length === 2 && targets.every((target) => target.health !== 'unknown')) break;
+    }
+    assert.deepEqual(
+      targets.map((target) => [target.labels.job, target.health, target.lastError]).sort(),
+      [
+        ['openmetrics', 'up', ''],
+        ['text', 'up', ''],
+      ],
+    );
+
+    const query = async (expression: string): Promise<Array<[string, string]>> => {
+      const body = (await getJson(`${api}/query?query=${encodeURIComponent(expression)}`)) as {
+        data: { result: Array<{ metric: { job: string }; value: [number, string] }> };
+      };
+      return body.data.result.map((series): [string, string] => [series.metric.job, series.value[1]]).sort();
+    };
+    const both = (value: string): Array<[string, string]> => [
+      ['openmetrics', value],
+      ['text', value],
+    ];
+    assert.deepEqual(await query('requests_total{method="GET"}'), both('6'));
+    assert.deepEqual(await query('latency_seconds_bucket{method="POST",le="+Inf"}'), both('9'));
+    assert.deepEqual(await query('latency_seconds_count{method="POST"}'), both('9'));
+    assert.deepEqual(await query('g_all{method="GET",pid="303"}'), both('15'));
+    assert.deepEqual(await query('jobs_total{value="q\\"uote"}'), both('1'));
+    assert.deepEqual(await query('jobs_total{value="new\\nline"}'), both('3'));
+    assert.deepEqual(await query('jobs_total{value="ünïcødé 日本"}'), both('4'));
+    assert.deepEqual(await query('jobs_total{value=""}'), both('5'));
+    assert.deepEqual(await query('legacy_events'), both('5'));
+    assert.deepEqual(await query('ratio{kind="inf"}'), both('+Inf'));
+    assert.deepEqual(await query('ratio{kind="nan"}'), both('NaN'));
+  });
+});
