@@ -70,8 +70,9 @@ export function killWorker(dir: string, store: ProcessStore, pid: number): void 
   markProcessDead(pid, dir);
 }
 
-/** One whole worker lifetime under a dead pid. */
+/** One whole worker lifetime under a dead pid, in a millisecond of its own (no mostrecent ties). */
 export function workerLifetime(dir: string, index: number, options: WorkerOptions = {}): void {
+  nextMillisecond();
   const pid = deadPid(index);
   killWorker(dir, writeWorker(dir, { pid }, index, options), pid);
 }
