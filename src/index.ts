@@ -40,6 +40,9 @@ export {
 } from './collect';
 export type { CollectorStats, MetricFamily, MetricType, Sample } from './collect';
 
+export { mirrorRegistry, collectDefaultMetrics } from './mirror';
+export type { MirrorHandle, MirrorOptions, RuntimeMetricsOptions } from './mirror';
+
 export { serveClusterMetrics } from './cluster';
 export type { ClusterMetricsOptions, ClusterMetricsServer } from './cluster';
 

@@ -2,7 +2,6 @@
 // package.json, register.js and dist/ compiled from src/), and apps beside it, so child processes
 // run `node --require pm2-prom-multiproc/register` with plain node, as in production.
 
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
@@ -43,19 +42,33 @@ function transpileTree(from: string, to: string): void {
 
 /**
  * `<root>/<name>` holding the fixture apps, with prom-client `version` in its own node_modules:
- * 'repo' links the copy this package uses, anything else is installed from the npm registry.
+ * 'repo' links the copy this package uses; '14' copies prom-client 14 (the devDependency alias
+ * prom-client-14) and its dependencies, so the app really has a copy of another version, and the
+ * test needs no registry.
  */
-export function createApp(root: string, name: string, version: 'repo' | string): string {
+export function createApp(root: string, name: string, version: 'repo' | '14'): string {
   const appDir = path.join(root, name);
-  fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true });
+  const appModules = path.join(appDir, 'node_modules');
+  fs.mkdirSync(appModules, { recursive: true });
   for (const script of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, script), path.join(appDir, script));
   if (version === 'repo') {
-    fs.symlinkSync(path.join(REPO, 'node_modules', 'prom-client'), path.join(appDir, 'node_modules', 'prom-client'));
-  } else {
-    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', appDir, `prom-client@${version}`], {
-      stdio: 'pipe',
-      timeout: 90_000,
-    });
+    fs.symlinkSync(path.join(REPO, 'node_modules', 'prom-client'), path.join(appModules, 'prom-client'));
+    return appDir;
   }
+  const source = path.join(REPO, 'node_modules', 'prom-client-14');
+  fs.cpSync(source, path.join(appModules, 'prom-client'), { recursive: true });
+  copyDependencies(source, appModules);
   return appDir;
+}
+
+/** Copies the dependencies of the package at `packageDir` (and theirs) from this repo's node_modules. */
+function copyDependencies(packageDir: string, targetModules: string): void {
+  const manifest = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+    const target = path.join(targetModules, dependency);
+    if (fs.existsSync(target)) continue;
+    const source = path.join(REPO, 'node_modules', dependency);
+    fs.cpSync(source, target, { recursive: true });
+    copyDependencies(source, targetModules);
+  }
 }

@@ -112,7 +112,7 @@ describe('register preload (real processes)', function () {
   const variants = [
     { title: 'prom-client 15, the version this package uses', version: 'repo', major: '15' },
     { title: "prom-client 14 in the app's own node_modules", version: '14', major: '14' },
-  ];
+  ] as const;
   for (const variant of variants) {
     it(`${variant.title}: exact merged totals, runtime metrics per live pid, no counter going down across a kill and restart`, async () => {
       const appDir = variant.version === 'repo' ? app15 : createApp(root, `app${variant.major}`, variant.version);
