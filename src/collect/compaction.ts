@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { isProcessAlive } from './liveness';
 import { ARCHIVE_GAUGE_MODES, archiveFileName, claimFileName, encodeArchive, fileNameFor, parseFileName } from '../store/format';
 import type { ArchiveGaugeMode, EntryValue, FileName, FileType } from '../store/format';
+import { checkDirectory } from '../store/mmap-file';
 import { readMetricFile } from '../store/reader';
 import { ArchiveFold } from './archive-fold';
 import { readArchiveGeneration, readWholeFile } from './archive';
@@ -88,10 +89,11 @@ const TEMP_SUFFIX = '.tmp';
 /**
  * Compacts `dir` once: dead processes' counters, histograms, summaries and sum/min/max/mostrecent
  * gauges go into archives; their live gauges (and, if asked, `all` gauges) are removed. Never
- * touches a file of a live process. Throws when another compaction holds the directory; a problem
- * with one archive or one file is reported and the rest goes on.
+ * touches a file of a live process. Throws when the directory cannot be used or another compaction
+ * holds it; a problem with one archive or one file is reported and the rest goes on.
  */
 export function compactDirectory(dir: string, options: CompactionOptions = {}): CompactionReport {
+  checkDirectory(dir);
   const lock = acquireCompactionLock(dir);
   try {
     return new Compaction(dir, options).run();
