@@ -2,6 +2,7 @@
 // PM2 reports its process ended, and reconciles periodically for the events that were missed
 // (module down or restarting, daemon reloaded). PM2 7's `exit` event carries no pid, so the pid
 // of each pm_id is remembered from the process list.
+import { DirectoryCompactor } from '../collect/compactor';
 import { prepareDirectory } from '../server/directory-care';
 import type { DirectorySource } from '../server/directory-sources';
 import type { Logger } from '../server/logger';
@@ -24,6 +25,7 @@ export class Pm2Lifecycle {
   private servedSources: DirectorySource[] = [];
   private lastProcesses: Pm2Process[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly compactor: DirectoryCompactor;
 
   constructor(
     private readonly client: Pm2Client,
@@ -33,6 +35,7 @@ export class Pm2Lifecycle {
   ) {
     this.discovery = new DirectoryDiscovery(defaultDir, log);
     this.refresh = singleFlight(() => this.refreshNow());
+    this.compactor = new DirectoryCompactor(log);
   }
 
   /**
@@ -58,6 +61,8 @@ export class Pm2Lifecycle {
     await this.refresh();
     // The first reconcile runs now: a worker that died while the module was down is marked here.
     this.service.sweeper.reconcile(this.dirs());
+    // Dead workers' files are folded into archives after each reconcile, so they stay few.
+    this.compactor.compact(this.dirs());
     await this.client.onProcessEvent((event) => this.onProcessEvent(event));
     this.timer = setInterval(() => {
       this.reconcile().catch((error: unknown) => this.log.warn(`reconcile failed: ${(error as Error).message}`));
@@ -72,6 +77,7 @@ export class Pm2Lifecycle {
   async reconcile(): Promise<void> {
     await this.refresh();
     this.service.sweeper.reconcile(this.dirs());
+    this.compactor.compact(this.dirs());
   }
 
   private dirs(): string[] {
