@@ -10,6 +10,7 @@ import {
 import { compactDirectory } from './collect/compaction';
 import { checkedKey } from './collect/merge';
 import { readMetricFile } from './store/reader';
+import { hashBasicAuthSetting } from './server/basic-auth';
 
 const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
 
@@ -26,6 +27,8 @@ Commands:
                               gauge mode), remove their live gauges; live pids untouched
   compact DIR --drop-all-gauges
                               the same, and remove dead pids' \`all\` gauges too
+  hash-password USER          read a password on stdin, print the basic_auth_hash setting
+                              (pm2 set pm2-prom-multiproc:basic_auth_hash "$(...)")
   --help                      this text
 
 Warnings about unreadable files go to stderr; the merge goes on without them.
@@ -62,6 +65,8 @@ function run(args: readonly string[]): number {
       return markDead(rest);
     case 'compact':
       return compact(rest);
+    case 'hash-password':
+      return hashPassword(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -86,6 +91,14 @@ function collect(args: readonly string[]): number {
   } else {
     process.stdout.write(flags[0] === '--openmetrics' ? renderOpenMetrics(families) : renderText(families));
   }
+  return 0;
+}
+
+function hashPassword(args: readonly string[]): number {
+  if (args.length !== 1) throw new UsageError('hash-password takes one user name (the password comes on stdin)');
+  // The password never goes on the command line, where `ps` and the shell history would show it.
+  const password = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  process.stdout.write(`${hashBasicAuthSetting(args[0], password)}\n`);
   return 0;
 }
 

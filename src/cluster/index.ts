@@ -4,9 +4,9 @@
 import cluster from 'node:cluster';
 import type http from 'node:http';
 import path from 'node:path';
-import type { BasicAuthCredentials } from '../server/basic-auth';
+import type { BasicAuth } from '../server/basic-auth';
 import { prepareDirectory } from '../server/directory-care';
-import { createMetricsHandler, listenOn } from '../server/endpoint';
+import { createMetricsHandler, listenOn, type TlsFiles } from '../server/endpoint';
 import { createLogger, type Logger } from '../server/logger';
 import { MetricsService } from '../server/metrics-service';
 
@@ -18,7 +18,9 @@ export interface ClusterMetricsOptions {
   host?: string;
   /** Default /metrics. */
   path?: string;
-  basicAuth?: BasicAuthCredentials;
+  basicAuth?: BasicAuth;
+  /** Serve HTTPS with this certificate and key (PEM); see readTlsFiles. */
+  tls?: TlsFiles;
   /** How often to look for dead pids that no exit event reported, default 10 s. */
   reconcileIntervalMs?: number;
   log?: Logger;
@@ -62,7 +64,7 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
   });
   let server: http.Server;
   try {
-    server = await listenOn(handler, host, options.port);
+    server = await listenOn(handler, host, options.port, { tls: options.tls });
   } catch (error) {
     cluster.off('exit', onExit);
     clearInterval(timer);
@@ -72,7 +74,7 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   return {
     server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${metricsPath}`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}${metricsPath}`,
     close: () =>
       new Promise((resolve) => {
         cluster.off('exit', onExit);

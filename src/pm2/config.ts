@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBasicAuthSetting, type BasicAuthCredentials } from '../server/basic-auth';
+import { parseBasicAuthSetting, parseHashedBasicAuthSetting, type BasicAuth } from '../server/basic-auth';
 
 export const MODULE_NAME = 'pm2-prom-multiproc';
 
@@ -15,7 +15,9 @@ export interface ModuleConfig {
   /** Served even when no app declares it in PROMETHEUS_MULTIPROC_DIR. */
   dir: string;
   reconcileIntervalSeconds: number;
-  basicAuth?: BasicAuthCredentials;
+  basicAuth?: BasicAuth;
+  /** Serve HTTPS with these PEM files (absolute paths), read when the module starts. */
+  tls?: { certPath: string; keyPath: string };
 }
 
 /**
@@ -86,15 +88,32 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
   const reconcileIntervalSeconds = integerIn(text(raw, 'reconcile_interval'), 1, 86400);
   if (reconcileIntervalSeconds === undefined) problem('reconcile_interval', 'must be a whole number of seconds from 1 to 86400');
 
-  let basicAuth: BasicAuthCredentials | undefined;
+  let basicAuth: BasicAuth | undefined;
   const basicAuthSetting = String(raw.basic_auth ?? '');
-  if (basicAuthSetting !== '') {
+  const basicAuthHashSetting = text(raw, 'basic_auth_hash');
+  if (basicAuthSetting !== '' && basicAuthHashSetting !== '') {
+    problems.push(`set only one of basic_auth and basic_auth_hash (pm2 set ${MODULE_NAME}:basic_auth "")`);
+  } else if (basicAuthSetting !== '') {
     try {
       basicAuth = parseBasicAuthSetting(basicAuthSetting);
     } catch (error) {
       // Never echo the setting: it holds a password.
       problems.push(`${(error as Error).message} (pm2 set ${MODULE_NAME}:basic_auth user:password)`);
     }
+  } else if (basicAuthHashSetting !== '') {
+    try {
+      basicAuth = parseHashedBasicAuthSetting(basicAuthHashSetting);
+    } catch (error) {
+      problems.push(`${(error as Error).message} (pm2 set ${MODULE_NAME}:basic_auth_hash SETTING)`);
+    }
+  }
+
+  const certPath = text(raw, 'tls_cert');
+  const keyPath = text(raw, 'tls_key');
+  if ((certPath === '') !== (keyPath === '')) {
+    problems.push(`"tls_cert" and "tls_key" go together: set both (PEM file paths) or neither (pm2 set ${MODULE_NAME}:tls_cert PATH)`);
+  } else if (certPath !== '' && (!path.isAbsolute(certPath) || !path.isAbsolute(keyPath))) {
+    problems.push(`"tls_cert" and "tls_key" must be absolute paths (pm2 set ${MODULE_NAME}:tls_cert PATH)`);
   }
 
   if (problems.length > 0 || port === undefined || reconcileIntervalSeconds === undefined) {
@@ -108,5 +127,6 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     dir: dirSetting === '' ? defaultMetricsDir(home) : path.resolve(dirSetting),
     reconcileIntervalSeconds,
     ...(basicAuth ? { basicAuth } : {}),
+    ...(certPath !== '' && keyPath !== '' ? { tls: { certPath, keyPath } } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // would only make PM2 restart it in a loop); `pm2 set` restarts it with the new settings.
 import io from '@pm2/io';
 import type http from 'node:http';
-import { createMetricsHandler, listenOn } from '../server/endpoint';
+import { createMetricsHandler, listenOn, readTlsFiles, type TlsFiles } from '../server/endpoint';
 import { createLogger, type Logger } from '../server/logger';
 import { MetricsService } from '../server/metrics-service';
 import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from './config';
@@ -19,11 +19,16 @@ function waitForNewSettings(): void {
   setInterval(() => undefined, 1 << 30);
 }
 
-async function listenUntilFree(handler: http.RequestListener, config: ModuleConfig, log: Logger): Promise<http.Server> {
+async function listenUntilFree(
+  handler: http.RequestListener,
+  config: ModuleConfig,
+  tls: TlsFiles | undefined,
+  log: Logger,
+): Promise<http.Server> {
   let reported = false;
   for (;;) {
     try {
-      return await listenOn(handler, config.host, config.port);
+      return await listenOn(handler, config.host, config.port, { tls });
     } catch (error) {
       if (!reported) {
         log.error(
@@ -42,8 +47,10 @@ async function main(): Promise<void> {
   // Announces the module to PM2 (its metrics in `pm2 monit`, its widget in PM2 Plus).
   io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
   let config: ModuleConfig;
+  let tls: TlsFiles | undefined;
   try {
     config = parseModuleConfig(readSettings());
+    tls = config.tls && readTlsFiles(config.tls.certPath, config.tls.keyPath);
   } catch (error) {
     log.error(`${(error as Error).message}; not serving until the settings are fixed`);
     waitForNewSettings();
@@ -65,9 +72,9 @@ async function main(): Promise<void> {
       return service.collect(lifecycle.sources, processMetrics(processes));
     },
   });
-  const server = await listenUntilFree(handler, config, log);
+  const server = await listenUntilFree(handler, config, tls, log);
   const dirs = lifecycle.sources.map((source) => source.dir).join(', ');
-  log.info(`serving http://${config.host}:${config.port}${config.path} (directories: ${dirs || 'none'})`);
+  log.info(`serving ${tls ? 'https' : 'http'}://${config.host}:${config.port}${config.path} (directories: ${dirs || 'none'})`);
 
   const shutdown = (): void => {
     lifecycle.stop();

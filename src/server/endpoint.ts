@@ -1,8 +1,10 @@
 // The HTTP endpoint: GET /metrics (negotiated format, gzip), GET / (landing page), GET /healthz,
 // 404 for anything else, optional basic auth on everything but /healthz.
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { MetricFamily } from '../collect';
-import { basicAuthChecker, type BasicAuthCredentials } from './basic-auth';
+import { basicAuthChecker, type BasicAuth } from './basic-auth';
 import { Exposition, contentTypeOf } from './exposition';
 import type { Logger } from './logger';
 import { acceptsGzip, chooseFormat } from './negotiation';
@@ -11,7 +13,7 @@ import { singleFlight } from './single-flight';
 export interface EndpointOptions {
   /** Path of the metrics, `/metrics` by default. */
   path: string;
-  basicAuth?: BasicAuthCredentials;
+  basicAuth?: BasicAuth;
   /** Gathers every family to expose; concurrent scrapes share one call. */
   collect: () => Promise<MetricFamily[]>;
   log: Logger;
@@ -41,7 +43,7 @@ function sendPlain(response: http.ServerResponse, status: number, text: string, 
 }
 
 export function createMetricsHandler(options: EndpointOptions): http.RequestListener {
-  const isAuthorized = options.basicAuth ? basicAuthChecker(options.basicAuth) : () => true;
+  const isAuthorized = options.basicAuth ? basicAuthChecker(options.basicAuth) : async () => true;
   const currentExposition = singleFlight(async () => new Exposition(await options.collect()));
   const landing = landingPage(options.title, options.path);
 
@@ -72,36 +74,98 @@ export function createMetricsHandler(options: EndpointOptions): http.RequestList
       sendPlain(response, 200, 'ok\n', head);
       return;
     }
-    if (!isAuthorized(request.headers.authorization)) {
-      response.setHeader('WWW-Authenticate', 'Basic realm="metrics", charset="UTF-8"');
-      sendPlain(response, 401, 'Unauthorized\n', head);
-      return;
-    }
-    if (pathname === options.path) {
-      serveMetrics(request, response).catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        options.log.error(`scrape failed: ${message}`);
-        if (!response.headersSent) sendPlain(response, 500, `scrape failed: ${message}\n`, head);
-        else response.destroy();
-      });
-      return;
-    }
-    if (pathname === '/') {
-      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      response.end(head ? undefined : landing);
-      return;
-    }
-    sendPlain(response, 404, 'Not found\n', head);
+    isAuthorized(request.headers.authorization).then(
+      (authorized) => {
+        if (!authorized) {
+          response.setHeader('WWW-Authenticate', 'Basic realm="metrics", charset="UTF-8"');
+          sendPlain(response, 401, 'Unauthorized\n', head);
+          return;
+        }
+        if (pathname === options.path) {
+          serveMetrics(request, response).catch((error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            options.log.error(`scrape failed: ${message}`);
+            if (!response.headersSent) sendPlain(response, 500, `scrape failed: ${message}\n`, head);
+            else response.destroy();
+          });
+          return;
+        }
+        if (pathname === '/') {
+          response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+          response.end(head ? undefined : landing);
+          return;
+        }
+        sendPlain(response, 404, 'Not found\n', head);
+      },
+      (error: unknown) => {
+        options.log.error(`authentication failed: ${error instanceof Error ? error.message : String(error)}`);
+        sendPlain(response, 500, 'Authentication failed\n', head);
+      },
+    );
   };
 }
 
+/** TLS for the endpoint: the PEM certificate (chain) and private key. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * How long a client may hold a connection. A scraper sends its request at once; a client that
+ * trickles its headers (slowloris) or never finishes its request is cut off, and an idle
+ * keep-alive connection is closed after a minute (Prometheus reuses it within its interval).
+ */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How often Node looks for connections past the two timeouts above. */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+  checkIntervalMs: 1_000,
+};
+
+/** Reads the PEM files named by the settings; throws an Error naming the file that failed. */
+export function readTlsFiles(certPath: string, keyPath: string): TlsFiles {
+  const read = (setting: string, filePath: string): Buffer => {
+    try {
+      return fs.readFileSync(filePath);
+    } catch (error) {
+      throw new Error(`cannot read the ${setting} file "${filePath}": ${(error as Error).message}`);
+    }
+  };
+  return { cert: read('tls_cert', certPath), key: read('tls_key', keyPath) };
+}
+
+export interface ListenOptions {
+  /** HTTPS with these files; plain HTTP without. */
+  tls?: TlsFiles;
+  limits?: Partial<ConnectionLimits>;
+}
+
 /** Starts listening; rejects with an Error that names the address and the cause. */
-export function listenOn(handler: http.RequestListener, host: string, port: number): Promise<http.Server> {
-  const server = http.createServer(handler);
-  // Scrapers keep connections alive; this bounds what an idle or slow client can hold open.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
-  server.requestTimeout = 60_000;
+export function listenOn(
+  handler: http.RequestListener,
+  host: string,
+  port: number,
+  options: ListenOptions = {},
+): Promise<http.Server> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
+  const server: http.Server = options.tls
+    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler)
+    : http.createServer(serverOptions, handler);
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const cause =

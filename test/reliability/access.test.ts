@@ -1,0 +1,167 @@
+// Access: basic auth configured as an scrypt hash (no password stored), HTTPS with a certificate
+// made by openssl here, both set through the module's `pm2 set` keys, and a configurable bind host.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from '../../src/pm2/config';
+import { hashBasicAuthSetting, parseHashedBasicAuthSetting } from '../../src/server/basic-auth';
+import { createMetricsHandler, listenOn, readTlsFiles } from '../../src/server/endpoint';
+import type { Logger } from '../../src/server/logger';
+import { MetricsService } from '../../src/server/metrics-service';
+import { writeCounter } from '../server/support';
+import { makeTempDir, removeDir } from './support';
+
+const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The module's settings as `pm2 set pm2-prom-multiproc:KEY VALUE` leaves them for the module. */
+function configFromPm2Set(settings: Record<string, string>): ModuleConfig {
+  return parseModuleConfig(readSettings({ [MODULE_NAME]: JSON.stringify(settings) }), '/unused');
+}
+
+function basic(credentials: string): string {
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
+function request(
+  url: string,
+  options: { ca?: Buffer; authorization?: string },
+): Promise<{ status: number; body: string }> {
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const outgoing = client.request(
+      url,
+      { agent: false, ca: options.ca, headers: options.authorization ? { authorization: options.authorization } : {} },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('reliability: access to the endpoint', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let certPath: string;
+  let keyPath: string;
+
+  before(() => {
+    dir = makeTempDir('access');
+    writeCounter(dir, 101, 'guarded_requests', { route: '/a' }, 7);
+    certPath = path.join(dir, 'cert.pem');
+    keyPath = path.join(dir, 'key.pem');
+    const made = spawnSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', keyPath, '-out', certPath,
+    ], { encoding: 'utf8' });
+    assert.equal(made.status, 0, `openssl could not make a certificate: ${made.stderr}`);
+  });
+  after(() => removeDir(dir));
+
+  it('serves HTTPS with an scrypt-hashed basic auth set through the module settings; wrong credentials get 401', async () => {
+    const hashSetting = hashBasicAuthSetting('prom', 'correct horse:battery');
+    assert.doesNotMatch(hashSetting, /correct horse/, 'the setting holds no password');
+    const config = configFromPm2Set({ host: '127.0.0.1', basic_auth_hash: hashSetting, tls_cert: certPath, tls_key: keyPath });
+    assert.deepEqual(config.tls, { certPath, keyPath });
+    assert.ok(config.basicAuth !== undefined && 'scrypt' in config.basicAuth);
+
+    const service = new MetricsService(quietLog);
+    const handler = createMetricsHandler({
+      path: config.path,
+      basicAuth: config.basicAuth,
+      log: quietLog,
+      title: 'access',
+      collect: async () => service.collect([{ dir }]),
+    });
+    const tls = config.tls && readTlsFiles(config.tls.certPath, config.tls.keyPath);
+    const server = await listenOn(handler, config.host, 0, { tls });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const url = `https://127.0.0.1:${port}/metrics`;
+      const ca = tls?.cert;
+
+      const good = await request(url, { ca, authorization: basic('prom:correct horse:battery') });
+      assert.equal(good.status, 200);
+      assert.match(good.body, /^guarded_requests_total\{route="\/a"\} 7$/m);
+      // Twice more: the remembered header takes the fast path and still answers the same.
+      assert.equal((await request(url, { ca, authorization: basic('prom:correct horse:battery') })).status, 200);
+
+      const wrong = [
+        basic('prom:correct horse:batter'),
+        basic('prom:correct horse:battery '),
+        basic('Prom:correct horse:battery'),
+        basic('other:correct horse:battery'),
+        basic('prom:'),
+        basic(':correct horse:battery'),
+        basic('prom'),
+        basic(''),
+        'Basic !!!',
+        'Bearer correct horse:battery',
+        undefined,
+      ];
+      for (const authorization of wrong) {
+        const answer = await request(url, { ca, authorization });
+        assert.equal(answer.status, 401, `${String(authorization)} must be refused`);
+        assert.doesNotMatch(answer.body, /guarded/);
+      }
+      assert.equal((await request(`https://127.0.0.1:${port}/healthz`, { ca })).status, 200);
+      // The certificate is checked: a client that does not trust it is refused by TLS itself.
+      await assert.rejects(request(url, { authorization: basic('prom:correct horse:battery') }), /self-signed|self signed/);
+      // Plain HTTP to the TLS port gets no metrics.
+      const plain = await request(`http://127.0.0.1:${port}/metrics`, { authorization: basic('prom:correct horse:battery') }).catch(
+        (error: Error) => ({ status: 0, body: error.message }),
+      );
+      assert.notEqual(plain.status, 200);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+
+  it('refuses settings that would weaken or confuse access, without echoing secrets', () => {
+    const hashSetting = hashBasicAuthSetting('prom', 'pw');
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ basic_auth: 'prom:pw', basic_auth_hash: hashSetting }, /set only one of basic_auth and basic_auth_hash/],
+      [{ basic_auth_hash: 'prom:pw' }, /basic_auth_hash must be "user:scrypt:N:r:p:SALT:KEY"/],
+      [{ basic_auth_hash: hashSetting.replace(':32768:', ':1024:') }, /N must be a power of two, at least 16384/],
+      [{ basic_auth_hash: hashSetting.replace(/:[^:]+$/, ':c2hvcnQ=') }, /KEY at least 32/],
+      [{ tls_cert: certPath }, /"tls_cert" and "tls_key" go together/],
+      [{ tls_cert: 'cert.pem', tls_key: 'key.pem' }, /must be absolute paths/],
+    ];
+    for (const [settings, expected] of cases) {
+      assert.throws(() => configFromPm2Set(settings), (error: Error) => {
+        assert.match(error.message, expected);
+        assert.doesNotMatch(error.message, /pw|c2hvcnQ/, 'no secret in the message');
+        return true;
+      });
+    }
+    assert.throws(() => readTlsFiles(path.join(dir, 'missing.pem'), keyPath), /cannot read the tls_cert file ".*missing\.pem"/);
+    assert.throws(() => parseHashedBasicAuthSetting('prom:scrypt:16384:8:1:!!:!!'), /SALT and KEY must be base64/);
+  });
+
+  it('listens only on the configured host', async () => {
+    const config = configFromPm2Set({ host: '127.0.0.1' });
+    const server = await listenOn(createMetricsHandler({ path: '/metrics', log: quietLog, title: 'host', collect: async () => [] }), config.host, 0);
+    try {
+      const { address, port } = server.address() as AddressInfo;
+      assert.equal(address, '127.0.0.1');
+      assert.equal((await request(`http://127.0.0.1:${port}/healthz`, {})).status, 200);
+      const external = Object.values(os.networkInterfaces())
+        .flat()
+        .find((info) => info !== undefined && info.family === 'IPv4' && !info.internal);
+      if (external !== undefined) {
+        await assert.rejects(request(`http://${external.address}:${port}/healthz`, {}), /ECONNREFUSED/);
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
