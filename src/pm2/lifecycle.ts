@@ -85,11 +85,15 @@ export class Pm2Lifecycle {
   }
 
   private onProcessEvent(event: ProcessEvent): void {
-    if (event.pmId !== undefined && ENDING_EVENTS.has(event.event)) {
-      const pid = this.pidByPmId.get(event.pmId);
+    if (ENDING_EVENTS.has(event.event)) {
+      const pid = event.pmId === undefined ? undefined : this.pidByPmId.get(event.pmId);
       if (pid !== undefined) {
         this.service.sweeper.markDead(pid, this.dirs(), `of ${event.name} (pm_id ${event.pmId}) ended (${event.event})`);
       }
+      // A graceful reload starts the new process first and then stops the old one under a
+      // pm_id such as "_old_1", unknown to the list: a reconcile now (a readdir per directory)
+      // finds it.
+      this.service.sweeper.reconcile(this.dirs());
     }
     // A process came or went: learn its new pid (and any new directory) now, not at the next tick.
     this.refresh().catch((error: unknown) => this.log.warn(`cannot list PM2 processes: ${(error as Error).message}`));

@@ -133,6 +133,16 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
     assert.match(pm2.logs(MODULE), /metrics directory .* in use by live processes: kept/);
   });
 
+  it('follows a graceful `pm2 reload`: every old worker leaves the live gauge, no count is lost', async () => {
+    const oldPids = workerPidsOnDisk();
+    pm2.run('reload', 'demo-app');
+    await waitFor('4 new workers and none of the old in the live gauge', async () => {
+      const pids = livePids(await scrape());
+      return pids.length === 4 && pids.every((pid) => !oldPids.includes(Number(pid))) ? true : undefined;
+    });
+    assert.equal(await requestsTotal(), expected);
+  });
+
   it('starts from a clean directory after `pm2 kill` and a new start', async () => {
     const dir = path.join(pm2.home, 'prom-multiproc');
     pm2.run('kill');
