@@ -46,14 +46,40 @@ export function prepareDirectory(dir: string): PreparedState {
     }
   }
   checkDirectory(dir);
+  refuseWorldWritable(dir);
   if (created) return 'created';
   const files = listMetricFiles(dir);
   const anyOwnerAlive = files.some((file) => file.pid !== undefined && isProcessAlive(file.pid));
   if (files.length === 0) return 'empty';
   if (anyOwnerAlive) return 'kept';
   // Only the files listed above go: a file created since then belongs to a live process.
-  for (const file of files) fs.rmSync(path.join(dir, file.name), { force: true });
+  for (const file of files) removeFileEntry(path.join(dir, file.name));
   return 'wiped';
+}
+
+/**
+ * Refuses a directory every local user may write to without the sticky bit: any of them could
+ * then delete or replace the metric files of the others.
+ */
+function refuseWorldWritable(dir: string): void {
+  const mode = fs.statSync(dir).mode;
+  if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) {
+    throw new Error(
+      `metrics directory "${dir}" is writable by every user without the sticky bit (mode ` +
+        `${(mode & 0o7777).toString(8)}): any local user could delete or replace its metric files; ` +
+        `run chmod o-w "${dir}" (or chmod +t "${dir}" for a shared directory)`,
+    );
+  }
+}
+
+/** Removes a file or a symbolic link (never what it points to); a directory named *.db stays. */
+function removeFileEntry(filePath: string): void {
+  try {
+    fs.unlinkSync(filePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EISDIR') throw error;
+  }
 }
 
 /** Marks dead pids once each (per directory) and counts them for the module's own health. */
