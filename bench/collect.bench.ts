@@ -2,7 +2,8 @@
 // (a new collector) and warm (the same collector again), against prom-client's
 // AggregatorRegistry.aggregate + metrics() over the same data (IPC not included), and Python's
 // MultiProcessCollector when /usr/bin/python3 has prometheus_client >= 0.18. Medians, with ratios.
-// Also times prom-client's own formatter over our merged families: the reason for our renderer.
+// Also times prom-client's own formatter over our merged families (the reason for our renderer),
+// and a warm scrape right after a worker restart (one new file: the only one parsed).
 // Run alone: node --import tsx bench/collect.bench.ts
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,17 +38,27 @@ async function medianMs(run: () => unknown): Promise<number> {
 
 const routeOf = (series: number): string => `/api/v1/resource/${series}`;
 
-/** Each worker's counter file, written by the real store: `series` series, same in every worker. */
-function writeWorkerFiles(dir: string, series: number): void {
-  for (let worker = 0; worker < WORKERS; worker++) {
-    const store = new ProcessStore(dir, { backend: 'pwrite', pid: 1000 + worker, threadId: 0 });
-    const file = store.file('counter');
-    for (let i = 0; i < series; i++) {
-      const key = encodeKey('http_requests', 'http_requests_total', { method: 'GET', route: routeOf(i) }, 'Requests.');
-      file.add(file.slotOf(key), worker + i);
-    }
-    store.close();
+/** A worker's counter file, written by the real store: `series` series, the same in every worker. */
+function writeWorkerFile(dir: string, series: number, pid: number, worker: number): void {
+  const store = new ProcessStore(dir, { backend: 'pwrite', pid, threadId: 0 });
+  const file = store.file('counter');
+  for (let i = 0; i < series; i++) {
+    const key = encodeKey('http_requests', 'http_requests_total', { method: 'GET', route: routeOf(i) }, 'Requests.');
+    file.add(file.slotOf(key), worker + i);
   }
+  store.close();
+}
+
+/** Median ms of a warm scrape right after a restarted worker's new file joined the directory. */
+function afterRestartMs(dir: string, series: number, collector: DirectoryCollector): number {
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    writeWorkerFile(dir, series, 5000 + round, round);
+    const start = process.hrtime.bigint();
+    renderText(collector.collect());
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
 }
 
 /** What each prom-client worker would send the master over IPC: getMetricsAsJSON(). */
@@ -113,7 +124,7 @@ async function main(): Promise<void> {
   for (const series of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-collect-'));
     try {
-      writeWorkerFiles(dir, series);
+      for (let worker = 0; worker < WORKERS; worker++) writeWorkerFile(dir, series, 1000 + worker, worker);
       const payloads = await promClientWorkerPayloads(series);
 
       const cold = await medianMs(() => renderText(new DirectoryCollector(dir).collect()));
@@ -126,10 +137,13 @@ async function main(): Promise<void> {
       const promClient = await medianMs(() => AggregatorRegistry.aggregate(payloads).metrics());
       const python = pythonMs(dir);
       if (collector.stats.series !== series) throw new Error(`expected ${series} merged series, got ${collector.stats.series}`);
+      // Last: it adds files to the directory.
+      const afterRestart = afterRestartMs(dir, series, collector);
 
       console.log(`\n${WORKERS} x ${series.toLocaleString('en-US')} series`);
       console.log(`  ours, cold (new collector)          ${ms(cold)}`);
       console.log(`  ours, warm (same collector)         ${ms(warm)}   (collect ${ms(warmCollectOnly)}, render ${ms(ourRender)})`);
+      console.log(`  ours, warm + a restarted worker's new file ${ms(afterRestart)}`);
       console.log(`  prom-client aggregate + metrics()   ${ms(promClient)}`);
       console.log(`  python MultiProcessCollector        ${typeof python === 'number' ? ms(python) : `not measured: ${python}`}`);
       console.log(`  ratios: prom-client / warm ${ratio(promClient, warm)}, prom-client / cold ${ratio(promClient, cold)}, cold / warm ${ratio(cold, warm)}`);

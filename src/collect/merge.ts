@@ -118,7 +118,6 @@ interface Family {
 export class SampleMerger {
   private readonly familiesByName = new Map<string, Family>();
   private familyOrder: Family[] | undefined;
-  private readonly decodedKeys = new Map<string, DecodedKey | string>();
   private readonly resolvers = new Map<string, EntryResolver>();
   private size = 0;
   private reductions = new Uint8Array(256);
@@ -157,11 +156,7 @@ export class SampleMerger {
   }
 
   private resolveNew(source: EntrySource, key: string, perPid: boolean): number | string {
-    let decoded = this.decodedKeys.get(key);
-    if (decoded === undefined) {
-      decoded = checkedKey(key);
-      this.decodedKeys.set(key, decoded);
-    }
+    const decoded = checkedKey(key);
     if (typeof decoded === 'string') return decoded;
     const family = this.familyFor(decoded, source);
     if (typeof family === 'string') return family;

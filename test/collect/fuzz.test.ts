@@ -38,7 +38,9 @@ describe('collector against arbitrary file contents (fast-check)', () => {
         const bytes = Buffer.from(VICTIM);
         let data: Buffer = bytes;
         for (const change of damages) {
-          if (change.kind === 'overwrite') Buffer.from(change.bytes).copy(data, Math.min(change.at, data.length - 1));
+          if (change.kind === 'overwrite') {
+            if (data.length > 0) Buffer.from(change.bytes).copy(data, Math.min(change.at, data.length - 1));
+          }
           else if (change.kind === 'cut') data = data.subarray(0, change.length);
           else if (data.length >= 4) data.writeInt32LE(change.used, 0);
         }
