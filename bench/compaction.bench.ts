@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DirectoryCollector, renderText } from '../src/collect';
 import { compactDirectory } from '../src/collect/compaction';
-import { nextMillisecond, workerLifetime, writeWorker } from '../test/collect/compaction-workers';
+import { nextMillisecond, workerLifetime, writeWorker } from '../test/collect/compaction-support/workers';
 
 const LIVE_WORKERS = 8;
 const LIFETIMES = 1000;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { deadPid, scrape, workerLifetime, writeWorker } from './compaction-workers';
+import { deadPid, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { runCli } from './support/cli';
 import { makeTempDir, removeDir } from './support/files';
 

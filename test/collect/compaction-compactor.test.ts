@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DirectoryCompactor } from '../../src/collect/compactor';
-import { deadPid, scrape, workerLifetime } from './compaction-workers';
+import { deadPid, scrape, workerLifetime } from './compaction-support/workers';
 import { makeTempDir, removeDir } from './support/files';
 
 function recordingLog(): { lines: string[]; info(message: string): void; warn(message: string): void } {

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { compactDirectory } from '../../src/collect/compaction';
 import { parseFileName } from '../../src/store/format';
-import { nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-workers';
+import { nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { makeTempDir, removeDir } from './support/files';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const CHILD_SOURCE = path.join(__dirname, 'compaction-crash-child.ts');
+const CHILD_SOURCE = path.join(__dirname, 'compaction-support', 'crash-child.ts');
 
 /**
  * Compiles the child and what it imports to plain JavaScript once: a child started through tsx

@@ -7,7 +7,7 @@ import { compactDirectory } from '../../src/collect/compaction';
 import { COMPACTION_LOCK_NAME } from '../../src/collect/compaction-lock';
 import { decodeKey, parseFileName } from '../../src/store/format';
 import { readDbEntries } from '../support/metrics-dir';
-import { deadPid, killWorker, nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-workers';
+import { deadPid, killWorker, nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { makeTempDir, removeDir, writeDbFile } from './support/files';
 
 const LIVE_WORKERS = 4;

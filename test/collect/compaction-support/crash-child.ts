@@ -2,7 +2,7 @@
 // Nth change to the directory (N = 0: never), printing each change as "N STEP FILE" first.
 
 import * as fs from 'node:fs';
-import { compactDirectory } from '../../src/collect/compaction';
+import { compactDirectory } from '../../../src/collect/compaction';
 
 const [dir, killAtText] = process.argv.slice(2);
 const killAt = Number(killAtText);

@@ -4,16 +4,16 @@
 // kill(pid, 0) finds them missing for sure; live workers are this process's worker threads.
 
 import * as fs from 'node:fs';
-import { markProcessDead, collectDirectory, renderText } from '../../src/collect';
-import { useStore } from '../../src/metrics/active-store';
-import { Counter } from '../../src/metrics/counter';
-import { Gauge } from '../../src/metrics/gauge';
-import { Histogram } from '../../src/metrics/histogram';
-import { Registry } from '../../src/metrics/registry';
-import { Summary } from '../../src/metrics/summary';
-import { ProcessStore } from '../../src/store/mmap-file';
-import type { BackendKind } from '../../src/store/mmap-file';
-import type { GaugeMode } from '../../src/store/format';
+import { markProcessDead, collectDirectory, renderText } from '../../../src/collect';
+import { useStore } from '../../../src/metrics/active-store';
+import { Counter } from '../../../src/metrics/counter';
+import { Gauge } from '../../../src/metrics/gauge';
+import { Histogram } from '../../../src/metrics/histogram';
+import { Registry } from '../../../src/metrics/registry';
+import { Summary } from '../../../src/metrics/summary';
+import { ProcessStore } from '../../../src/store/mmap-file';
+import type { BackendKind } from '../../../src/store/mmap-file';
+import type { GaugeMode } from '../../../src/store/format';
 
 /** A pid no process can have: above /proc/sys/kernel/pid_max (2^22 when it cannot be read). */
 export function deadPid(index: number): number {
