@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { markProcessDead } from '../../src/collect';
@@ -9,10 +9,28 @@ import { decodeKey, parseFileName } from '../../src/store/format';
 import { readDbEntries } from '../support/metrics-dir';
 import { deadPid, killWorker, nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { makeTempDir, removeDir, writeDbFile } from './support/files';
+import { assertSameSamples, parseExposition } from './support/samples';
 
 const LIVE_WORKERS = 4;
 /** Archives at most: counter, histogram, summary, gauge sum, min, max, mostrecent. */
 const ARCHIVES = 7;
+
+/** A Python with prometheus_client (env PYTHON, default python3): its MultiProcessCollector's text. */
+const PYTHON = process.env.PYTHON ?? 'python3';
+const PYTHON_COLLECT = `
+import sys
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=sys.argv[1])
+sys.stdout.write(generate_latest(registry).decode())
+`;
+
+function pythonCollect(dir: string): string | undefined {
+  const result = spawnSync(PYTHON, ['-c', PYTHON_COLLECT, dir], { encoding: 'utf8' });
+  if (result.error !== undefined || /No module named 'prometheus_client'/.test(result.stderr)) return undefined;
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
 
 function listing(dir: string): string[] {
   return fs.readdirSync(dir).sort();
@@ -192,6 +210,31 @@ describe('compaction', function () {
     }
     assert.equal(compactDirectory(dir).absorbed, ARCHIVES, "the dead holder's lock is taken over");
     assert.ok(!fs.existsSync(lockPath), 'the lock is released');
+  });
+
+  it("reads the same in Python's MultiProcessCollector: archives, and claims not yet absorbed", function () {
+    for (let thread = 1; thread <= 2; thread++) writeWorker(dir, { pid: process.pid, threadId: thread }, thread).close();
+    nextMillisecond();
+    for (let lifetime = 0; lifetime < 6; lifetime++) workerLifetime(dir, lifetime);
+    const before = pythonCollect(dir);
+    if (before === undefined) {
+      console.log(`      (${PYTHON} has no prometheus_client: set PYTHON to one that has)`);
+      this.skip();
+    }
+    compactDirectory(dir);
+    assertSameSamples(parseExposition(pythonCollect(dir) ?? ''), parseExposition(before), 'Python after compaction');
+    assertSameSamples(parseExposition(scrape(dir)), parseExposition(before), 'ours after compaction');
+
+    for (let lifetime = 6; lifetime < 9; lifetime++) workerLifetime(dir, lifetime);
+    const withDead = pythonCollect(dir) ?? '';
+    // Killed after claiming: claims of the next generation are read by Python as plain files.
+    compactDirectory(dir, {
+      onStep: (step) => {
+        if (step === 'claimed') throw new Error('killed');
+      },
+    });
+    assert.ok(listing(dir).some((name) => parseFileName(name)?.claimGeneration !== undefined), listing(dir).join(' '));
+    assertSameSamples(parseExposition(pythonCollect(dir) ?? ''), parseExposition(withDead), 'Python with claims pending');
   });
 
   it("names archives and claims so that Python's collector reads their type and mode", () => {
