@@ -158,6 +158,19 @@ describe('compaction', function () {
     assert.equal(listing(dir).length, ARCHIVES, listing(dir).join(' '));
   });
 
+  it('drops the claimed name of a file a killed compaction was giving back to its live process', () => {
+    writeWorker(dir, { pid: process.pid, threadId: 1 }, 5).close();
+    const expected = scrape(dir);
+    // The state a kill leaves between giving the file back (link) and dropping the claim (unlink).
+    const original = path.join(dir, `counter_${process.pid}-1.db`);
+    const claimed = path.join(dir, `counter_${process.pid}-1.g1.i${fs.statSync(original).ino}.db`);
+    fs.linkSync(original, claimed);
+    const report = compactDirectory(dir);
+    assert.deepEqual(report, { absorbed: 0, archivesWritten: 0, removed: 1, problems: [] });
+    assert.ok(fs.existsSync(original) && !fs.existsSync(claimed));
+    assert.equal(scrape(dir), expected);
+  });
+
   it('compacts only the pids the caller lists as dead when it gives a list', () => {
     workerLifetime(dir, 0);
     workerLifetime(dir, 1);
