@@ -107,6 +107,9 @@ describe('pm2: settings, bad settings and `pm2 install .`', function () {
     pm2.run('set', `${MODULE}:dir`, moduleDir);
     pm2.run('set', `${MODULE}:basic_auth`, '');
     pm2.run('set', `${MODULE}:reconcile_interval`, '1');
+    // `pm2 set` returns once the module is restarted; when it answers, its start-up reconcile is
+    // done, so what follows can only be caught by the timer.
+    await waitFor('the module with its new settings', async () => ((await healthz()) === 200 ? true : undefined));
     await logLine(new RegExp(`metrics directory ${moduleDir} created`));
     assert.equal(fs.statSync(moduleDir).mode & 0o777, 0o700);
     const dead = await deadPid();
