@@ -5,6 +5,7 @@
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -48,8 +49,10 @@ function setting(key) {
 }
 
 function isHealthy(url) {
+  // The module's own certificate may well be self-signed: this probe only asks if it answers.
+  const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve) => {
-    http.get(url, { agent: false }, (response) => {
+    client.get(url, { agent: false, rejectUnauthorized: false }, (response) => {
       response.resume();
       resolve(response.statusCode === 200);
     }).on('error', () => resolve(false));
@@ -68,7 +71,8 @@ async function main() {
   buildIfNeeded();
   const host = setting('host');
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const base = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${setting('port')}`;
+  const scheme = setting('tls_cert') === '' ? 'http' : 'https';
+  const base = `${scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${setting('port')}`;
   const demoPort = process.env.DEMO_PORT || 3000;
 
   // The module first: its start-up clean then sees a directory no live worker writes to yet.
