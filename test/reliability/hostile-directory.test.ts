@@ -43,6 +43,19 @@ describe('reliability: a hostile metrics directory', () => {
     });
   }
 
+  it('never writes into a metric file that another user created first', function () {
+    if (process.geteuid?.() !== 0) this.skip(); // giving a file away needs root
+    for (const backend of BACKENDS) {
+      const planted = path.join(dir, `counter_${backend === 'native' ? 4322 : 4323}.db`);
+      fs.writeFileSync(planted, '', { mode: 0o666 });
+      fs.chownSync(planted, 65534, 65534);
+      const store = new ProcessStore(dir, { pid: backend === 'native' ? 4322 : 4323, threadId: 0, backend });
+      assert.throws(() => store.file('counter'), /belongs to user 65534, not to this process's user 0: someone else created it/);
+      store.close();
+      assert.equal(fs.statSync(planted).size, 0, 'nothing was written to it');
+    }
+  });
+
   it('never reads through a symlink named like a metric file', () => {
     writeCounter(outside, 77, 'smuggled', {}, 1000);
     writeCounter(dir, 78, 'honest', {}, 1);

@@ -30,6 +30,15 @@ export function openMetricFile(path: string, fileMode: number): OpenedFile {
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new Error(`Metric file "${path}" is not a regular file`);
+    // Another user who created our file first (a predictable name in a shared directory) could
+    // read and forge everything we write to it.
+    const user = process.geteuid?.();
+    if (user !== undefined && stat.uid !== user) {
+      throw new Error(
+        `Metric file "${path}" belongs to user ${stat.uid}, not to this process's user ${user}: ` +
+          'someone else created it; refusing to write to it (make the directory writable by the app users only)',
+      );
+    }
     if (stat.size === 0) {
       resizeMetricFile(fd, path, INITIAL_FILE_BYTES);
       return { fd, capacity: INITIAL_FILE_BYTES };
