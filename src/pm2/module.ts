@@ -62,6 +62,17 @@ async function main(): Promise<void> {
   await lifecycle.start(config.reconcileIntervalSeconds * 1000);
   showHealthInMonit(() => service.health());
 
+  let server: http.Server | undefined = undefined;
+  const shutdown = (): void => {
+    lifecycle.stop();
+    if (server === undefined) process.exit(0);
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  // Registered before listening: PM2 may stop the module while it waits for a busy port.
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+
   const handler = createMetricsHandler({
     path: config.path,
     basicAuth: config.basicAuth,
@@ -72,17 +83,10 @@ async function main(): Promise<void> {
       return service.collect(lifecycle.sources, processMetrics(processes));
     },
   });
-  const server = await listenUntilFree(handler, config, tls, log);
+  server = await listenUntilFree(handler, config, tls, log);
   const dirs = lifecycle.sources.map((source) => source.dir).join(', ');
   log.info(`serving ${tls ? 'https' : 'http'}://${config.host}:${config.port}${config.path} (directories: ${dirs || 'none'})`);
 
-  const shutdown = (): void => {
-    lifecycle.stop();
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 main().catch((error: unknown) => {
