@@ -17,6 +17,8 @@ function livePids(exposition: string): string[] {
 }
 
 describe('pm2: the module with the demo app in cluster mode (4 instances)', function () {
+  // Real daemons on a shared CI machine: PM2 commands take a second or more each.
+  this.timeout(180_000);
   const pm2 = new IsolatedPm2({ DEMO_INSTANCES: '4' });
   let metricsUrl: string;
   let appUrl: string;

@@ -22,6 +22,8 @@ import { IsolatedPm2 } from './support';
 const MODULE = 'pm2-prom-multiproc';
 
 describe('pm2: settings, bad settings and `pm2 install .`', function () {
+  // Real daemons on a shared CI machine: PM2 commands take a second or more each.
+  this.timeout(180_000);
   const pm2 = new IsolatedPm2();
   const scratch = makeTempDir('settings');
   const moduleDir = path.join(scratch, 'metrics');
