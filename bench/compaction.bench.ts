@@ -13,7 +13,10 @@ import { nextMillisecond, workerLifetime, writeWorker } from '../test/collect/co
 const LIVE_WORKERS = 8;
 const LIFETIMES = 1000;
 const COMPACT_EVERY = 100;
-const ROUNDS = 15;
+/** Scrapes of a few milliseconds: many rounds for a steady median. */
+const ROUNDS = 201;
+/** The uncompacted directory takes hundreds of milliseconds a scrape: it is there for scale. */
+const SLOW_ROUNDS = 9;
 
 function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -34,13 +37,13 @@ function addLiveWorkers(dir: string): void {
 }
 
 /** Median ms per scrape of each directory; rounds alternate between them so drift hits all. */
-function scrapeMedians(dirs: readonly string[], warm: boolean): number[] {
+function scrapeMedians(dirs: readonly string[], warm: boolean, rounds: number): number[] {
   const collectors = dirs.map((dir) => new DirectoryCollector(dir));
   const scrape = (index: number): number =>
     timeMs(() => renderText((warm ? collectors[index] : new DirectoryCollector(dirs[index])).collect()));
-  dirs.forEach((_, index) => scrape(index));
+  for (let round = 0; round < Math.min(rounds, 20); round++) dirs.forEach((_, index) => scrape(index));
   const times = dirs.map((): number[] => []);
-  for (let round = 0; round < ROUNDS; round++) dirs.forEach((_, index) => times[index].push(scrape(index)));
+  for (let round = 0; round < rounds; round++) dirs.forEach((_, index) => times[index].push(scrape(index)));
   return times.map(median);
 }
 
@@ -59,25 +62,30 @@ try {
   const sameOutput = renderText(new DirectoryCollector(compacted).collect()) === renderText(new DirectoryCollector(uncompacted).collect());
   const count = (dir: string): number => fs.readdirSync(dir).length;
 
-  const [liveWarm, compactedWarm, uncompactedWarm] = scrapeMedians([liveOnly, compacted, uncompacted], true);
-  const [liveCold, compactedCold, uncompactedCold] = scrapeMedians([liveOnly, compacted, uncompacted], false);
-
-  const fullDir = makeDir('full');
-  fs.cpSync(uncompacted, fullDir, { recursive: true });
-  const fullCompactionMs = timeMs(() => compactDirectory(fullDir));
-  fs.rmSync(fullDir, { recursive: true, force: true });
+  const [liveWarm, compactedWarm] = scrapeMedians([liveOnly, compacted], true, ROUNDS);
+  const [liveCold, compactedCold] = scrapeMedians([liveOnly, compacted], false, ROUNDS);
+  const [uncompactedWarm] = scrapeMedians([uncompacted], true, SLOW_ROUNDS);
+  const [uncompactedCold] = scrapeMedians([uncompacted], false, SLOW_ROUNDS);
+  const filesBeforeFullCompaction = count(uncompacted);
+  const fullCompactionMs = timeMs(() => compactDirectory(uncompacted));
 
   const row = (label: string, warm: number, cold: number, files: number): string =>
     `${label.padEnd(44)} ${String(files).padStart(6)} ${warm.toFixed(3).padStart(10)} ${cold.toFixed(3).padStart(10)}` +
     `${(warm / liveWarm).toFixed(2).padStart(8)}x ${(cold / liveCold).toFixed(2).padStart(8)}x`;
-  console.log(`${LIVE_WORKERS} live workers, ${LIFETIMES} dead worker lifetimes; medians of ${ROUNDS} scrapes (collect + render)`);
+  console.log(
+    `${LIVE_WORKERS} live workers, ${LIFETIMES} dead worker lifetimes; median ms per scrape (collect + render) ` +
+      `over ${ROUNDS} interleaved rounds (${SLOW_ROUNDS} for the uncompacted directory)`,
+  );
   console.log(`${'directory'.padEnd(44)} ${'files'.padStart(6)} ${'warm ms'.padStart(10)} ${'cold ms'.padStart(10)} ${'warm'.padStart(9)} ${'cold'.padStart(9)}`);
   console.log(row('live workers only', liveWarm, liveCold, count(liveOnly)));
   console.log(row(`live + ${LIFETIMES} dead, compacted every ${COMPACT_EVERY}`, compactedWarm, compactedCold, count(compacted)));
-  console.log(row(`live + ${LIFETIMES} dead, never compacted`, uncompactedWarm, uncompactedCold, count(uncompacted)));
+  console.log(row(`live + ${LIFETIMES} dead, never compacted`, uncompactedWarm, uncompactedCold, filesBeforeFullCompaction));
   console.log(`compacted and uncompacted merges identical: ${sameOutput ? 'yes' : 'NO'}`);
   console.log(`compaction of ${COMPACT_EVERY} dead workers: median ${median(compactionMs).toFixed(1)} ms`);
-  console.log(`compaction of the uncompacted directory (${LIFETIMES} dead workers at once): ${fullCompactionMs.toFixed(1)} ms`);
+  console.log(
+    `compaction of the uncompacted directory (${LIFETIMES} dead workers at once): ${fullCompactionMs.toFixed(1)} ms, ` +
+      `${filesBeforeFullCompaction} files -> ${count(uncompacted)}`,
+  );
   if (!sameOutput) process.exitCode = 1;
 } finally {
   for (const dir of [liveOnly, compacted, uncompacted]) fs.rmSync(dir, { recursive: true, force: true });

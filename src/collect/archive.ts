@@ -20,11 +20,32 @@ export function archiveNameOf(name: FileName): string {
   return archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined);
 }
 
+interface KnownGeneration {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  generation: number;
+}
+
+/**
+ * Generations already read, by archive path. Every scrape asks for each archive's generation
+ * (twice), so an unchanged archive costs one lstat. An archive is only ever replaced by renaming
+ * a new file over it, so a new generation always comes with a new inode.
+ */
+const knownGenerations = new Map<string, KnownGeneration>();
+
 /**
  * The generation of the archive at `filePath`: 0 when there is no archive (nothing absorbed yet)
  * or when its trailer cannot be read, so that claimed files are then read as ordinary files.
  */
 export function readArchiveGeneration(filePath: string): number {
+  // Most directories have no archive of most kinds: a plain lstat says so without an exception.
+  const current = fs.lstatSync(filePath, { throwIfNoEntry: false });
+  const known = knownGenerations.get(filePath);
+  if (current !== undefined && known !== undefined && sameFile(current, known)) return known.generation;
+  knownGenerations.delete(filePath);
+  if (current === undefined) return 0;
   let fd: number;
   try {
     fd = fs.openSync(filePath, OPEN_FLAGS);
@@ -33,17 +54,30 @@ export function readArchiveGeneration(filePath: string): number {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size < HEADER_BYTES) return 0;
-    const header = Buffer.alloc(HEADER_BYTES);
-    if (fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) return 0;
-    const used = header.readInt32LE(0);
-    if (used < HEADER_BYTES || used + ARCHIVE_TRAILER_BYTES > stat.size) return 0;
-    const trailer = Buffer.alloc(ARCHIVE_TRAILER_BYTES);
-    if (fs.readSync(fd, trailer, 0, ARCHIVE_TRAILER_BYTES, used) !== ARCHIVE_TRAILER_BYTES) return 0;
-    return decodeArchiveTrailer(trailer) ?? 0;
+    const generation = generationOfOpenFile(fd, stat);
+    if (generation > 0) {
+      const { dev, ino, size, mtimeMs } = stat;
+      knownGenerations.set(filePath, { dev, ino, size, mtimeMs, generation });
+    }
+    return generation;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function sameFile(stat: fs.Stats, known: KnownGeneration): boolean {
+  return stat.isFile() && stat.dev === known.dev && stat.ino === known.ino && stat.size === known.size && stat.mtimeMs === known.mtimeMs;
+}
+
+function generationOfOpenFile(fd: number, stat: fs.Stats): number {
+  if (!stat.isFile() || stat.size < HEADER_BYTES) return 0;
+  const header = Buffer.alloc(HEADER_BYTES);
+  if (fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) return 0;
+  const used = header.readInt32LE(0);
+  if (used < HEADER_BYTES || used + ARCHIVE_TRAILER_BYTES > stat.size) return 0;
+  const trailer = Buffer.alloc(ARCHIVE_TRAILER_BYTES);
+  if (fs.readSync(fd, trailer, 0, ARCHIVE_TRAILER_BYTES, used) !== ARCHIVE_TRAILER_BYTES) return 0;
+  return decodeArchiveTrailer(trailer) ?? 0;
 }
 
 /**
