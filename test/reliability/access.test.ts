@@ -1,9 +1,6 @@
 // Access: basic auth configured as an scrypt hash (no password stored), HTTPS with a certificate
 // made by openssl here, both set through the module's `pm2 set` keys, and a configurable bind host.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,37 +10,13 @@ import { createMetricsHandler, listenOn, readTlsFiles } from '../../src/server/e
 import type { Logger } from '../../src/server/logger';
 import { MetricsService } from '../../src/server/metrics-service';
 import { writeCounter } from '../server/support';
-import { makeTempDir, removeDir } from './support';
+import { basicAuthHeader, makeSelfSignedCertificate, makeTempDir, removeDir, request } from './support';
 
 const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** The module's settings as `pm2 set pm2-prom-multiproc:KEY VALUE` leaves them for the module. */
 function configFromPm2Set(settings: Record<string, string>): ModuleConfig {
   return parseModuleConfig(readSettings({ [MODULE_NAME]: JSON.stringify(settings) }), '/unused');
-}
-
-function basic(credentials: string): string {
-  return `Basic ${Buffer.from(credentials).toString('base64')}`;
-}
-
-function request(
-  url: string,
-  options: { ca?: Buffer; authorization?: string },
-): Promise<{ status: number; body: string }> {
-  const client = url.startsWith('https:') ? https : http;
-  return new Promise((resolve, reject) => {
-    const outgoing = client.request(
-      url,
-      { agent: false, ca: options.ca, headers: options.authorization ? { authorization: options.authorization } : {} },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
 }
 
 describe('reliability: access to the endpoint', function () {
@@ -55,14 +28,7 @@ describe('reliability: access to the endpoint', function () {
   before(() => {
     dir = makeTempDir('access');
     writeCounter(dir, 101, 'guarded_requests', { route: '/a' }, 7);
-    certPath = path.join(dir, 'cert.pem');
-    keyPath = path.join(dir, 'key.pem');
-    const made = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', keyPath, '-out', certPath,
-    ], { encoding: 'utf8' });
-    assert.equal(made.status, 0, `openssl could not make a certificate: ${made.stderr}`);
+    ({ certPath, keyPath } = makeSelfSignedCertificate(dir));
   });
   after(() => removeDir(dir));
 
@@ -88,21 +54,21 @@ describe('reliability: access to the endpoint', function () {
       const url = `https://127.0.0.1:${port}/metrics`;
       const ca = tls?.cert;
 
-      const good = await request(url, { ca, authorization: basic('prom:correct horse:battery') });
+      const good = await request(url, { ca, authorization: basicAuthHeader('prom:correct horse:battery') });
       assert.equal(good.status, 200);
       assert.match(good.body, /^guarded_requests_total\{route="\/a"\} 7$/m);
       // Twice more: the remembered header takes the fast path and still answers the same.
-      assert.equal((await request(url, { ca, authorization: basic('prom:correct horse:battery') })).status, 200);
+      assert.equal((await request(url, { ca, authorization: basicAuthHeader('prom:correct horse:battery') })).status, 200);
 
       const wrong = [
-        basic('prom:correct horse:batter'),
-        basic('prom:correct horse:battery '),
-        basic('Prom:correct horse:battery'),
-        basic('other:correct horse:battery'),
-        basic('prom:'),
-        basic(':correct horse:battery'),
-        basic('prom'),
-        basic(''),
+        basicAuthHeader('prom:correct horse:batter'),
+        basicAuthHeader('prom:correct horse:battery '),
+        basicAuthHeader('Prom:correct horse:battery'),
+        basicAuthHeader('other:correct horse:battery'),
+        basicAuthHeader('prom:'),
+        basicAuthHeader(':correct horse:battery'),
+        basicAuthHeader('prom'),
+        basicAuthHeader(''),
         'Basic !!!',
         'Bearer correct horse:battery',
         undefined,
@@ -114,9 +80,9 @@ describe('reliability: access to the endpoint', function () {
       }
       assert.equal((await request(`https://127.0.0.1:${port}/healthz`, { ca })).status, 200);
       // The certificate is checked: a client that does not trust it is refused by TLS itself.
-      await assert.rejects(request(url, { authorization: basic('prom:correct horse:battery') }), /self-signed|self signed/);
+      await assert.rejects(request(url, { authorization: basicAuthHeader('prom:correct horse:battery') }), /self-signed|self signed/);
       // Plain HTTP to the TLS port gets no metrics.
-      const plain = await request(`http://127.0.0.1:${port}/metrics`, { authorization: basic('prom:correct horse:battery') }).catch(
+      const plain = await request(`http://127.0.0.1:${port}/metrics`, { authorization: basicAuthHeader('prom:correct horse:battery') }).catch(
         (error: Error) => ({ status: 0, body: error.message }),
       );
       assert.notEqual(plain.status, 200);

@@ -1,7 +1,9 @@
 // Shared by the reliability tests: child processes that write through the real library, a strict
 // parser of the text exposition, durations scaled by environment variables, and promtool.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -169,5 +171,44 @@ export function promtoolComplaints(text: string, options: { lint?: 'allowed' } =
       resolve(accepted ? '' : `promtool exit ${code}: ${output.trim()}`);
     });
     child.stdin.end(text);
+  });
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made by openssl in `dir`. */
+export function makeSelfSignedCertificate(dir: string): { certPath: string; keyPath: string } {
+  const certPath = path.join(dir, 'cert.pem');
+  const keyPath = path.join(dir, 'key.pem');
+  const made = spawnSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', keyPath, '-out', certPath,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+  return { certPath, keyPath };
+}
+
+export function basicAuthHeader(credentials: string): string {
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
+/** One GET over HTTP or HTTPS (trusting `ca`), on a fresh connection. */
+export function request(url: string, options: { ca?: Buffer; authorization?: string }): Promise<{ status: number; body: string }> {
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const outgoing = client.request(
+      url,
+      { agent: false, ca: options.ca, headers: options.authorization ? { authorization: options.authorization } : {} },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
   });
 }
