@@ -16,10 +16,14 @@
 //     comes last, changes nothing a scrape sees.
 // Only Python's collector, which knows nothing of generations, counts a claim twice, and only
 // while a compaction killed between steps 2 and 3 waits for the next one.
+// A pid found dead is checked again once its file is claimed: a process that got the pid in
+// between may have opened the file, so the file is given back (linked to its old name, then the
+// claim unlinked; a kill between the two leaves a claim with its original's inode, which the
+// next compaction drops). A scrape by another process that overlaps a compaction sees an
+// archive generation move or a file vanish, and the collector scrapes again.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isProcessAlive } from './liveness';
 import { ARCHIVE_GAUGE_MODES, archiveFileName, claimFileName, encodeArchive, fileNameFor, parseFileName } from '../store/format';
 import type { ArchiveGaugeMode, EntryValue, FileName, FileType } from '../store/format';
 import { checkDirectory } from '../store/mmap-file';
@@ -28,6 +32,7 @@ import { ArchiveFold } from './archive-fold';
 import { readArchiveGeneration, readWholeFile } from './archive';
 import { markProcessDead } from './cleanup';
 import { acquireCompactionLock } from './compaction-lock';
+import { isProcessAlive } from './liveness';
 
 /** One archive per file type, and per gauge mode for gauges. */
 export interface ArchiveGroup {
