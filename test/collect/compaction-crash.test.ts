@@ -67,7 +67,7 @@ describe('compaction killed after each of its steps', function () {
   });
   afterEach(() => removeDir(workDir));
 
-  it('loses no value and counts none twice, in the scrape after the kill and after the next compaction', () => {
+  it('loses no value and counts none twice: scrapes after the kill, after a killed recovery, after the next compaction', () => {
     const expected = scrape(pristine);
     const liveFiles = fs.readdirSync(pristine).filter((name) => parseFileName(name)?.pid === process.pid).length;
     const full = compactInChild(childScript, workDir, 0);
@@ -88,6 +88,10 @@ describe('compaction killed after each of its steps', function () {
       const withoutInode = (line: string | undefined): string | undefined => line?.replace(/\.i\d+\.db/g, '.db');
       assert.equal(withoutInode(killed.lines.at(-1)), withoutInode(step), 'the child ran the same steps as the full run');
       assert.equal(scrape(workDir), expected, `scrape right after a kill after step ${step}`);
+
+      // The compaction that cleans up after the kill is killed too, after its own first step.
+      const recovery = compactInChild(childScript, workDir, 1);
+      assert.equal(scrape(workDir), expected, `scrape after killing the recovery (${recovery.lines.join(', ')}) of a kill after ${step}`);
 
       const next = compactDirectory(workDir);
       assert.deepEqual(next.problems, [], `next compaction after a kill after step ${step}`);
