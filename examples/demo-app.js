@@ -25,28 +25,30 @@ const inFlight = new Gauge({
 });
 inFlight.set(0);
 
+// Everything is recorded before the response is sent, so a client that has its answer can
+// already see it counted in /metrics.
+function respond(request, response, route, stopTimer, status, body) {
+  requests.inc({ method: request.method, route, status: String(status) });
+  stopTimer();
+  inFlight.dec();
+  response.statusCode = status;
+  response.end(body);
+}
+
 const routes = {
-  '/': (response) => response.end(`hello from worker ${process.pid}\n`),
+  '/': (reply) => reply(200, `hello from worker ${process.pid}\n`),
   // Up to 50 ms of simulated work, to fill the histogram's buckets.
-  '/slow': (response) => setTimeout(() => response.end('done\n'), Math.random() * 50),
+  '/slow': (reply) => setTimeout(() => reply(200, 'done\n'), Math.random() * 50),
 };
 
 const server = http.createServer((request, response) => {
   const path = (request.url || '/').split('?')[0];
   const route = Object.prototype.hasOwnProperty.call(routes, path) ? path : 'other';
-  const endTimer = duration.startTimer({ route });
+  const stopTimer = duration.startTimer({ route });
   inFlight.inc();
-  response.on('close', () => {
-    inFlight.dec();
-    endTimer();
-    requests.inc({ method: request.method, route, status: String(response.statusCode) });
-  });
-  if (route === 'other') {
-    response.statusCode = 404;
-    response.end('not found\n');
-  } else {
-    routes[route](response);
-  }
+  const reply = (status, body) => respond(request, response, route, stopTimer, status, body);
+  if (route === 'other') reply(404, 'not found\n');
+  else routes[route](reply);
 });
 
 const port = Number(process.env.PORT || 3000);

@@ -4,6 +4,7 @@
 import cluster from 'node:cluster';
 import type http from 'node:http';
 import path from 'node:path';
+import { DirectoryCompactor } from '../collect/compactor';
 import type { BasicAuth } from '../server/basic-auth';
 import { prepareDirectory } from '../server/directory-care';
 import { createMetricsHandler, listenOn, type TlsFiles } from '../server/endpoint';
@@ -44,14 +45,21 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
   prepareDirectory(dir);
   process.env.PROMETHEUS_MULTIPROC_DIR = dir;
   const service = new MetricsService(log);
-  service.sweeper.reconcile([dir]);
+  const compactor = new DirectoryCompactor(log);
+  // As the PM2 module does: mark the dead, then fold their files into archives so that a primary
+  // recycling workers for months keeps a small directory and fast scrapes.
+  const reconcile = (): void => {
+    service.sweeper.reconcile([dir]);
+    compactor.compact([dir]);
+  };
+  reconcile();
 
   const onExit = (worker: { process: { pid?: number } }): void => {
     const pid = worker.process.pid;
     if (pid !== undefined) service.sweeper.markDead(pid, [dir], 'exited');
   };
   cluster.on('exit', onExit);
-  const timer = setInterval(() => service.sweeper.reconcile([dir]), options.reconcileIntervalMs ?? 10_000);
+  const timer = setInterval(reconcile, options.reconcileIntervalMs ?? 10_000);
   timer.unref();
 
   const sources = [{ dir }];

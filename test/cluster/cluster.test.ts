@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  deadPid,
   ensureBuilt,
   freePort,
   httpGet,
@@ -12,6 +13,7 @@ import {
   sampleValue,
   sendRequests,
   waitFor,
+  writeCounter,
 } from '../server/support';
 
 const REQUESTS = { method: 'GET', route: '/', status: '200' };
@@ -27,10 +29,17 @@ describe('cluster: Node cluster primary without PM2 (examples/cluster-app.js)', 
   let metricsUrl: string;
   let appUrl: string;
   let output = '';
+  let deadPidBefore: number;
 
   before(async () => {
     ensureBuilt();
     dir = path.join(makeTempDir('cluster'), 'metrics');
+    // What an earlier primary's worker left, beside a writer still alive (this test process):
+    // the directory is kept, and the dead worker's counts are folded into an archive at start.
+    fs.mkdirSync(dir, { mode: 0o700 });
+    deadPidBefore = await deadPid();
+    writeCounter(dir, deadPidBefore, 'demo_http_requests', REQUESTS, 5);
+    writeCounter(dir, process.pid, 'seed_writer_alive', {}, 1);
     const [metricsPort, appPort] = [await freePort(), await freePort()];
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     appUrl = `http://127.0.0.1:${appPort}/`;
@@ -54,11 +63,12 @@ describe('cluster: Node cluster primary without PM2 (examples/cluster-app.js)', 
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
-  it('creates the directory 0700 and serves the exact sum of the workers', async () => {
-    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  it('serves the exact sum of the workers and of what a dead worker left, compacted at start', async () => {
+    assert.ok(!fs.existsSync(path.join(dir, `counter_${deadPidBefore}.db`)), 'the dead worker file is folded');
+    assert.ok(fs.existsSync(path.join(dir, 'counter_archive.db')));
     await sendRequests(appUrl, 200);
     const exposition = (await httpGet(metricsUrl)).text;
-    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), 200);
+    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), 205);
     assert.equal(sampleValue(exposition, 'demo_http_request_duration_seconds_count', { route: '/' }), 200);
   });
 
@@ -72,11 +82,11 @@ describe('cluster: Node cluster primary without PM2 (examples/cluster-app.js)', 
     });
     assert.ok(after.includes(before[1]));
     assert.equal(fs.readdirSync(dir).filter((name) => name.includes(`_${victim}.db`) && name.startsWith('gauge_live')).length, 0);
-    assert.ok(fs.readdirSync(dir).includes(`counter_${victim}.db`), 'the dead worker keeps counting');
     await sendRequests(appUrl, 50);
     const exposition = (await httpGet(metricsUrl)).text;
-    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), 250);
-    assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_dead_pids_marked_total'), 1);
+    assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), 255);
+    // The worker an earlier primary left (marked at start) and the one killed here.
+    assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_dead_pids_marked_total'), 2);
     assert.match(output, new RegExp(`pid ${victim} exited: its live gauges are removed`));
   });
 });
