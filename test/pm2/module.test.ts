@@ -165,6 +165,7 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
 
     before(function () {
       if (!fs.existsSync(PROMETHEUS_BIN)) {
+        console.warn(`      skipped: ${PROMETHEUS_BIN} is absent (apt-get install prometheus; .ci/run does)`);
         this.skip();
       }
     });
