@@ -91,9 +91,13 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
       const line = sampleLines(exposition, 'pm2_up').find((l) => l.includes(`id="${labels.id}"`));
       assert.match(line ?? '', /^pm2_up\{id="\d+",name="demo-app",instance="\d",version="[^"]*",interpreter="node",node_version="[\d.]+"\} 1$/);
     }
-    for (const name of ['pm2_cpu', 'pm2_memory', 'pm2_uptime', 'pm2_instances', 'pm2_restarts', 'pm2_used_heap_size']) {
+    for (const name of ['pm2_cpu', 'pm2_memory', 'pm2_uptime', 'pm2_instances', 'pm2_restarts']) {
       assert.equal(sampleLines(exposition, name).length, 5, `${name}: 4 workers and the module`);
     }
+    // @pm2/io metrics reach PM2 about a second after a process starts.
+    await waitFor('@pm2/io heap metrics of 4 workers and the module', async () =>
+      sampleLines(await scrape(), 'pm2_used_heap_size').length === 5 ? true : undefined,
+    );
     assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_directories'), 1);
   });
 
