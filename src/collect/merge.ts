@@ -48,6 +48,14 @@ function describe(type: FileType, mode: GaugeMode | undefined): string {
   return type === 'gauge' ? `gauge (mode ${mode ?? 'all'})` : type;
 }
 
+/** The sample names a family of each type may hold in a file: its name plus one of these. */
+const SAMPLE_SUFFIXES: Readonly<Record<FileType, readonly string[]>> = {
+  counter: ['', '_total'],
+  gauge: [''],
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['', '_sum', '_count'],
+};
+
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -160,6 +168,10 @@ export class SampleMerger {
     if (typeof decoded === 'string') return decoded;
     const family = this.familyFor(decoded, source);
     if (typeof family === 'string') return family;
+    if (!SAMPLE_SUFFIXES[family.type].some((suffix) => decoded.sampleName === `${family.name}${suffix}`)) {
+      // Exposed under its family's TYPE line, such a sample would make the whole scrape unparsable.
+      return `metric "${family.name}": sample name ${JSON.stringify(decoded.sampleName)} does not belong to a ${family.type} of that name`;
+    }
 
     const labels: Record<string, string> = {};
     for (const name of Object.keys(decoded.labels).sort()) {

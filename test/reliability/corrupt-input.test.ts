@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DirectoryCollector, renderText } from '../../src/collect';
+import { writeDbFile } from '../collect/support/files';
 import { envNumber, makeTempDir, promtoolComplaints, removeDir, startChild } from './support';
 
 const ITERATIONS = envNumber('RELIABILITY_FUZZ_ITERATIONS', 10_000);
@@ -72,5 +74,25 @@ describe('reliability: corrupt input against the collector', function () {
         `${mb(summary.end.heapUsed)} MiB, buffers ${mb(summary.warm.arrayBuffers)} -> ${mb(summary.end.arrayBuffers)} MiB, ` +
         `RSS ${mb(summary.warm.rss)} -> ${mb(summary.end.rss)} MiB; ${expositions.length} sampled expositions parse in promtool`,
     );
+  });
+
+  it('skips an entry whose sample name does not belong to its family, so the scrape still parses', async () => {
+    // Found by the fuzzer: one flipped bit in a metric name ("fuzzed_jobs" -> "fuzzedOjobs", here "jobs" -> "jobOs") left
+    // its sample under another family's TYPE line, and promtool refused the whole exposition.
+    writeDbFile(path.join(dir, 'counter_1.db'), [{ metric: 'jobs', sample: 'jobs_total', value: 2 }]);
+    writeDbFile(path.join(dir, 'gauge_all_2.db'), [
+      { metric: 'jobOs', sample: 'jobs_total', value: 5 },
+      { metric: 'level', value: 1 },
+    ]);
+    writeDbFile(path.join(dir, 'histogram_3.db'), [{ metric: 'wait', sample: 'wait_total', value: 1 }]);
+    const warnings: string[] = [];
+    const collector = new DirectoryCollector(dir, { warn: (message) => warnings.push(message) });
+    const text = renderText(collector.collect());
+    assert.equal(await promtoolComplaints(text), '', text);
+    assert.match(text, /^jobs_total 2$/m);
+    assert.match(text, /^level\{pid="2"\} 1$/m);
+    assert.equal(collector.stats.corruptFiles, 2);
+    assert.match(warnings.join('\n'), /metric "jobOs": sample name "jobs_total" does not belong to a gauge of that name/);
+    assert.match(warnings.join('\n'), /metric "wait": sample name "wait_total" does not belong to a histogram of that name/);
   });
 });
