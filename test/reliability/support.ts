@@ -96,22 +96,42 @@ function parseValue(text: string, line: string): number {
   return value;
 }
 
-/** Parses Prometheus text 0.0.4 strictly: any line it cannot read, or a repeated series, throws. */
+/** Sample names a family of each TYPE may expose in the text format (its name plus a suffix). */
+const TEXT_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
+  counter: ['', '_total', '_created'],
+  gauge: [''],
+  histogram: ['_bucket', '_sum', '_count', '_created'],
+  summary: ['', '_sum', '_count', '_created'],
+  untyped: [''],
+};
+
+/**
+ * Parses Prometheus text 0.0.4 strictly, as Prometheus does and more: a line it cannot read, a
+ * sample outside the family of the TYPE line above it, a family typed twice or a repeated series
+ * throws.
+ */
 export function parseTextExposition(text: string): ParsedExposition {
   const types = new Map<string, string>();
   const samples = new Map<string, number>();
   if (text === '') return { types, samples };
   if (!text.endsWith('\n')) throw new Error('the exposition does not end with a newline');
+  let family: { name: string; type: string } | undefined;
   for (const line of text.slice(0, -1).split('\n')) {
     if (line.startsWith('# HELP ')) continue;
     if (line.startsWith('# TYPE ')) {
       const [name, type] = line.slice('# TYPE '.length).split(' ');
       if (types.has(name)) throw new Error(`family ${name} is typed twice`);
+      if (TEXT_SUFFIXES[type] === undefined) throw new Error(`family ${name} has an unknown type ${type}`);
       types.set(name, type);
+      family = { name, type };
       continue;
     }
     const match = SAMPLE_LINE.exec(line);
     if (match === null) throw new Error(`unparsable line ${JSON.stringify(line)}`);
+    const current = family;
+    if (current === undefined || !TEXT_SUFFIXES[current.type].some((suffix) => match[1] === `${current.name}${suffix}`)) {
+      throw new Error(`sample ${match[1]} is not part of the family typed above it (${current?.name ?? 'none'})`);
+    }
     const series = `${match[1]}${match[2] ?? ''}`;
     if (samples.has(series)) throw new Error(`series ${series} appears twice`);
     samples.set(series, parseValue(match[3], line));

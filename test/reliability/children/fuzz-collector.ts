@@ -1,8 +1,8 @@
 // Child (run with --expose-gc): mutates metric files ITERATIONS times beside steady files written by
-// the real store, collecting and rendering after each mutation with one long-lived collector.
-// Prints progress lines, then one summary: exceptions that escaped, steady samples that changed,
-// heap and RSS after garbage collection at the warm-up point and at the end. Sampled expositions
-// are written to OUT_DIR for promtool.
+// the real store, collecting, rendering and parsing after each mutation with one long-lived
+// collector. Prints progress lines, then one summary: exceptions that escaped (or expositions that
+// did not parse), steady samples that changed, heap and RSS after garbage collection at the
+// warm-up point and at the end. Sampled expositions are written to OUT_DIR for promtool.
 // argv: DIR OUT_DIR ITERATIONS SEED
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DirectoryCollector, renderOpenMetrics, renderText, type MetricFamily } from '../../../src/collect';
 import { HEADER_BYTES, encodeKey, keyPadding, parseEntries } from '../../../src/store/format';
 import { ProcessStore } from '../../../src/store/mmap-file';
+import { parseTextExposition } from '../support';
 
 const [dir, outDir, iterationsText, seedText] = process.argv.slice(2);
 const iterations = Number(iterationsText);
@@ -217,6 +218,8 @@ for (let iteration = 0; iteration < iterations; iteration++) {
     const families = collector.collect();
     const text = renderText(families);
     renderOpenMetrics(families);
+    // Every exposition must parse (promtool checks a sample of them, this parser all of them).
+    parseTextExposition(text);
     const steady = steadyText(families);
     if (steady !== baseline && steadyChanges.length < 5) steadyChanges.push(`iteration ${iteration} (${what}, ${JSON.stringify(name)}):\n${steady}`);
     if (iteration % Math.max(1, Math.floor(iterations / PROMTOOL_SAMPLES)) === 0) {
