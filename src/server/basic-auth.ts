@@ -74,6 +74,13 @@ export function hashBasicAuthSetting(username: string, password: string): string
   return [username, 'scrypt', N, r, p, salt.toString('base64'), key.toString('base64')].join(':');
 }
 
+/**
+ * scrypt derivations running at once, at most: each costs ~100 ms of CPU and 32 MiB, so a flood of
+ * wrong passwords must not pile them up. Past this a check is refused outright (401); the scraper
+ * whose header already passed is recognised without a derivation and is never refused for it.
+ */
+const MAX_DERIVATIONS = 4;
+
 // Comparing digests keeps the comparison constant-time whatever the lengths of the two inputs.
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -84,12 +91,14 @@ function digest(text: string): Buffer {
  * the password (or its scrypt key, derived off the event loop) and the header's shape are all
  * checked, each with timingSafeEqual over equal-length digests, before the answer is combined.
  * The last header that passed a hashed check is remembered by its digest, so a scraper that
- * sends the same credentials every time costs one scrypt, not one per scrape.
+ * sends the same credentials every time costs one scrypt, not one per scrape (and is served while
+ * a flood of wrong passwords keeps every derivation slot busy).
  */
 export function basicAuthChecker(expected: BasicAuth): (header: string | undefined) => Promise<boolean> {
   const expectedUser = digest(expected.username);
   const expectedPassword = 'password' in expected ? digest(expected.password) : undefined;
   let acceptedHeader: Buffer | undefined;
+  let derivations = 0;
   return async (header) => {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
     const supplied = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
@@ -104,7 +113,14 @@ export function basicAuthChecker(expected: BasicAuth): (header: string | undefin
       passwordMatches = timingSafeEqual(digest(password), expectedPassword);
     } else {
       const { scrypt: parameters } = expected as HashedBasicAuthCredentials;
-      passwordMatches = timingSafeEqual(await deriveKey(password, parameters), parameters.key);
+      // Refusing when busy tells a client only that the server is busy, nothing of the secret.
+      if (derivations >= MAX_DERIVATIONS) return false;
+      derivations++;
+      try {
+        passwordMatches = timingSafeEqual(await deriveKey(password, parameters), parameters.key);
+      } finally {
+        derivations--;
+      }
     }
     const accepted = userMatches && passwordMatches && match !== null && separator >= 0;
     if (accepted && expectedPassword === undefined) acceptedHeader = headerDigest;

@@ -79,6 +79,18 @@ describe('reliability: access to the endpoint', function () {
         assert.doesNotMatch(answer.body, /guarded/);
       }
       assert.equal((await request(`https://127.0.0.1:${port}/healthz`, { ca })).status, 200);
+
+      // A flood of wrong passwords (each an scrypt, at most a few at once) never locks out the
+      // scraper whose credentials already passed.
+      const flood = Array.from({ length: 200 }, (_, index) =>
+        request(url, { ca, authorization: basicAuthHeader(`prom:guess ${index}`) }).then((answer) => answer.status),
+      );
+      const scraper = Array.from({ length: 20 }, () =>
+        request(url, { ca, authorization: basicAuthHeader('prom:correct horse:battery') }).then((answer) => answer.status),
+      );
+      const [floodStatuses, scraperStatuses] = await Promise.all([Promise.all(flood), Promise.all(scraper)]);
+      assert.deepEqual(new Set(floodStatuses), new Set([401]));
+      assert.deepEqual(new Set(scraperStatuses), new Set([200]));
       // The certificate is checked: a client that does not trust it is refused by TLS itself.
       await assert.rejects(request(url, { authorization: basicAuthHeader('prom:correct horse:battery') }), /self-signed|self signed/);
       // Plain HTTP to the TLS port gets no metrics.
