@@ -199,7 +199,12 @@ export class SampleMerger {
     }
     for (const existing of group.plainSeries) if (this.sampleNames[existing] === decoded.sampleName) return existing;
     const series = this.newSeries(family.reduction, decoded.sampleName, group.labels);
-    group.plainSeries.push(series);
+    // Kept sorted by sample name, so the order of a group's samples (a summary's _count and _sum)
+    // does not depend on which file showed them first: compaction changes that.
+    const names = this.sampleNames;
+    let at = group.plainSeries.length;
+    while (at > 0 && names[group.plainSeries[at - 1]] > decoded.sampleName) at--;
+    group.plainSeries.splice(at, 0, series);
     return series;
   }
 
