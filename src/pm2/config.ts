@@ -15,6 +15,8 @@ export interface ModuleConfig {
   /** Served even when no app declares it in PROMETHEUS_MULTIPROC_DIR. */
   dir: string;
   reconcileIntervalSeconds: number;
+  /** What compaction does with dead processes' `all` gauges: keep one sample per pid, or drop them. */
+  deadAllGauges: 'keep' | 'drop';
   basicAuth?: BasicAuth;
   /** Serve HTTPS with these PEM files (absolute paths), read when the module starts. */
   tls?: { certPath: string; keyPath: string };
@@ -88,6 +90,9 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
   const reconcileIntervalSeconds = integerIn(text(raw, 'reconcile_interval'), 1, 86400);
   if (reconcileIntervalSeconds === undefined) problem('reconcile_interval', 'must be a whole number of seconds from 1 to 86400');
 
+  const deadAllGauges = text(raw, 'dead_all_gauges');
+  if (deadAllGauges !== 'keep' && deadAllGauges !== 'drop') problem('dead_all_gauges', 'must be "keep" or "drop"');
+
   let basicAuth: BasicAuth | undefined;
   const basicAuthSetting = String(raw.basic_auth ?? '');
   const basicAuthHashSetting = text(raw, 'basic_auth_hash');
@@ -126,6 +131,7 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     // resolve() drops a trailing slash: the same directory must compare equal to an app's.
     dir: dirSetting === '' ? defaultMetricsDir(home) : path.resolve(dirSetting),
     reconcileIntervalSeconds,
+    deadAllGauges: deadAllGauges === 'drop' ? 'drop' : 'keep',
     ...(basicAuth ? { basicAuth } : {}),
     ...(certPath !== '' && keyPath !== '' ? { tls: { certPath, keyPath } } : {}),
   };

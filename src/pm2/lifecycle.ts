@@ -32,10 +32,11 @@ export class Pm2Lifecycle {
     private readonly service: MetricsService,
     defaultDir: string,
     private readonly log: Logger,
+    deadAllGauges: 'keep' | 'drop' = 'keep',
   ) {
     this.discovery = new DirectoryDiscovery(defaultDir, log);
     this.refresh = singleFlight(() => this.refreshNow());
-    this.compactor = new DirectoryCompactor(log);
+    this.compactor = new DirectoryCompactor(log, { deadAllGauges });
   }
 
   /**

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
 
   const service = new MetricsService(log);
-  const lifecycle = new Pm2Lifecycle(new Pm2Client(), service, config.dir, log);
+  const lifecycle = new Pm2Lifecycle(new Pm2Client(), service, config.dir, log, config.deadAllGauges);
   await lifecycle.start(config.reconcileIntervalSeconds * 1000);
   showHealthInMonit(() => service.health());
 
