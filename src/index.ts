@@ -32,13 +32,14 @@ export type { FileType, GaugeMode } from './store/format';
 export {
   DirectoryCollector,
   collectDirectory,
+  compactDirectory,
   markProcessDead,
   renderOpenMetrics,
   renderText,
   OPENMETRICS_CONTENT_TYPE,
   TEXT_CONTENT_TYPE,
 } from './collect';
-export type { CollectorStats, MetricFamily, MetricType, Sample } from './collect';
+export type { CollectorStats, CompactionOptions, CompactionReport, MetricFamily, MetricType, Sample } from './collect';
 
 export { mirrorRegistry, collectDefaultMetrics } from './mirror';
 export type { MirrorHandle, MirrorOptions, RuntimeMetricsOptions } from './mirror';

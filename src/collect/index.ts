@@ -6,6 +6,8 @@ import type { MetricFamily } from './types';
 export { DirectoryCollector } from './collector';
 export type { CollectorOptions, CollectorStats } from './collector';
 export { markProcessDead } from './cleanup';
+export { compactDirectory } from './compaction';
+export type { CompactionOptions, CompactionReport } from './compaction';
 export { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from './exposition';
 export type { MetricFamily, MetricType, Sample } from './types';
 
