@@ -9,8 +9,8 @@ import { fileBytes, keyOf, makeTempDir, removeDir, writeDbFile } from '../collec
 import type { EntrySpec } from '../collect/support/files';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from '../collect/support/promtool';
 import { assertSameSamples, parseExposition, pythonExpectedSamples } from '../collect/support/samples';
+import { PYTHON_CURRENT } from '../support/fixtures';
 
-const PYTHON_CURRENT = '/work/shared/fixtures/python-current';
 
 describe('pm2-prom-multiproc command line', () => {
   let dir: string;

@@ -12,6 +12,7 @@ import type { EntrySpec } from './support/files';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from './support/promtool';
 import { assertSameSamples, samplesOf } from './support/samples';
 import type { PlainSample } from './support/samples';
+import { PYTHON_0_16 } from '../support/fixtures';
 
 const jobs = (q: string, value: number): EntrySpec => ({ metric: 'jobs', sample: 'jobs_total', labels: { q }, value });
 const GOOD_FILES: Record<string, EntrySpec[]> = {
@@ -169,7 +170,7 @@ const CASES: Case[] = [
   {
     title: 'a file written by Python 0.16',
     make(dir) {
-      fs.copyFileSync('/work/shared/fixtures/python-0.16/db/counter_101.db', path.join(dir, 'counter_101.db'));
+      fs.copyFileSync(path.join(PYTHON_0_16, 'db', 'counter_101.db'), path.join(dir, 'counter_101.db'));
       return 'counter_101.db';
     },
     problem: /was written by prometheus_client 0\.16 or older/,

@@ -10,9 +10,10 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DirectoryCollector, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from '../../src/collect';
 import { makeTempDir, removeDir, writeDbFile } from './support/files';
+import { PYTHON_CURRENT } from '../support/fixtures';
 
 const PROMETHEUS = '/usr/bin/prometheus';
-const PYTHON_DB = '/work/shared/fixtures/python-current/db';
+const PYTHON_DB = path.join(PYTHON_CURRENT, 'db');
 
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));

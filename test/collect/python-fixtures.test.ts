@@ -1,5 +1,5 @@
 // The collector against files written by Python's real client, compared with what Python's own
-// MultiProcessCollector made of them (/work/shared/fixtures).
+// MultiProcessCollector made of them (test/fixtures/python).
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,8 +9,9 @@ import { runCli } from './support/cli';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from './support/promtool';
 import { assertSameSamples, parseExposition, pythonExpectedSamples, samplesOf } from './support/samples';
 import type { PlainSample } from './support/samples';
+import { PYTHON_FIXTURES } from '../support/fixtures';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = PYTHON_FIXTURES;
 const CURRENT = path.join(FIXTURES, 'python-current');
 const LEGACY = path.join(FIXTURES, 'python-0.16');
 // Python's fixture names its sum-mode gauge g_sum; promtool's linter dislikes the suffix.

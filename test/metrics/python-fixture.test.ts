@@ -1,5 +1,5 @@
 // Node writes the same bytes as Python's prometheus_client for the same operations: the files of
-// /work/shared/fixtures/python-current were written by Python; these tests redo its operations.
+// test/fixtures/python/python-current were written by Python; these tests redo its operations.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -9,8 +9,9 @@ import { GAUGE_MODES } from '../../src/store/format';
 import { ProcessStore } from '../../src/store/mmap-file';
 import { mirrorRegistry } from '../../src/mirror';
 import { readStoreFile, storeFileNames, tempDir } from './store-files';
+import { PYTHON_CURRENT } from '../support/fixtures';
 
-const FIXTURE = '/work/shared/fixtures/python-current/db';
+const FIXTURE = path.join(PYTHON_CURRENT, 'db');
 const PIDS = [101, 202, 303];
 const LABEL_VALUES = ['GET', 'POST'];
 

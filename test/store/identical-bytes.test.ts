@@ -6,8 +6,9 @@ import { HEADER_BYTES, encodeKey, parseEntries, parseFileName } from '../../src/
 import { ProcessStore } from '../../src/store/mmap-file';
 import type { BackendKind } from '../../src/store/mmap-file';
 import { makeTempDir, readFileSamples } from './helpers';
+import { PYTHON_CURRENT } from '../support/fixtures';
 
-const PYTHON_DB = '/work/shared/fixtures/python-current/db';
+const PYTHON_DB = path.join(PYTHON_CURRENT, 'db');
 
 type Operation =
   | { kind: 'add'; key: number; amount: number }

@@ -1,4 +1,4 @@
-// The operations of /work/shared/fixtures/make_python_fixtures.py, done with this library's
+// The operations of test/fixtures/python/make_python_fixtures.py, done with this library's
 // metrics as fake pids 101, 202 and 303 (303 then marked dead), as Python's script does them.
 import * as path from 'node:path';
 import { markProcessDead } from '../../src/collect';
@@ -10,8 +10,9 @@ import { Summary } from '../../src/metrics/summary';
 import { GAUGE_MODES } from '../../src/store/format';
 import type { BackendKind } from '../../src/store/mmap-file';
 import type { MetricsDir } from './metrics-dir';
+import { PYTHON_CURRENT } from './fixtures';
 
-export const PYTHON_FIXTURE = '/work/shared/fixtures/python-current';
+export const PYTHON_FIXTURE = PYTHON_CURRENT;
 export const PYTHON_FIXTURE_DB = path.join(PYTHON_FIXTURE, 'db');
 export const FIXTURE_PIDS = [101, 202, 303] as const;
 const LABEL_VALUES = ['GET', 'POST'];
