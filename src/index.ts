@@ -18,7 +18,14 @@ export type {
   MetricValue,
 } from './metrics/metric';
 export { Registry, openMetricsContentType, prometheusContentType } from './metrics/registry';
-export type { AnyMetric, OpenMetricsContentType, PrometheusContentType, RegistryContentType, RegistryOptions } from './metrics/registry';
+export type {
+  AnyMetric,
+  OpenMetricsContentType,
+  PrometheusContentType,
+  RegisteredMetric,
+  RegistryContentType,
+  RegistryOptions,
+} from './metrics/registry';
 export { validateMetricName } from './metrics/validation';
 export { activeStore, useStore } from './metrics/active-store';
 export { refreshCollected } from './metrics/collect-timer';

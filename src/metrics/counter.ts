@@ -38,14 +38,6 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
     this.open('counter');
   }
 
-  /**
-   * Python keys a counter by its name without `_total` and its sample by the name with it;
-   * the sample keeps prom-client's exposed name, which is the name as given.
-   */
-  override familyName(): string {
-    return this.name.endsWith('_total') ? this.name.slice(0, -'_total'.length) : this.name;
-  }
-
   protected newChild(labels: Readonly<Record<string, string>>): CounterChild {
     const [slot] = this.slotsOf([this.keyOf(this.name, labels)]);
     return new CounterChild(this.description, labels, this.file, slot);

@@ -7,7 +7,7 @@ import type { FileType, GaugeMode } from '../store/format';
 import type { MetricFile, ProcessStore } from '../store/mmap-file';
 import { storeForNewMetric } from './active-store';
 import { scheduleCollect } from './collect-timer';
-import { claimFamilyName } from './family-names';
+import { claimFamilyName, familyNameOf } from './family-names';
 import { globalRegistry } from './registry';
 import type { Registry, RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
@@ -139,7 +139,7 @@ export abstract class Metric<T extends string, C extends MetricChild> {
 
   /** The family name in the file keys (a counter's name without `_total`). */
   familyName(): string {
-    return this.name;
+    return familyNameOf(this.name, this.type);
   }
 
   /**

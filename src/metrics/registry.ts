@@ -1,9 +1,12 @@
-// prom-client's Registry over this library's metrics. In memory mode metrics() renders this
-// process's values; in multiprocess mode it renders the merged directory through the collector.
+// prom-client's Registry over this library's metrics (and, in memory mode, prom-client's default
+// metric objects). In memory mode metrics() renders this process's values from each metric's get();
+// in multiprocess mode it renders the merged directory through the collector.
 import { DirectoryCollector, renderOpenMetrics, renderText } from '../collect';
-import type { MetricFamily, Sample } from '../collect';
+import type { MetricFamily, MetricType, Sample } from '../collect';
 import { activeStore } from './active-store';
+import { familyNameOf } from './family-names';
 import type { Metric, MetricChild, MetricObjectWithValues, MetricValue } from './metric';
+import { describeMetric } from './validation';
 
 export type PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
 export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -12,15 +15,40 @@ export type RegistryContentType = PrometheusContentType | OpenMetricsContentType
 /** Any metric of this library. */
 export type AnyMetric = Metric<string, MetricChild>;
 
+/**
+ * What a registry holds: any metric of this library, or in memory mode one of prom-client's own
+ * metric objects (collectDefaultMetrics() registers prom-client's default metrics as they are).
+ * Both hand out prom-client's get() shape, which memory mode renders.
+ */
+export interface RegisteredMetric {
+  readonly name: string;
+  /** Set by prom-client's constructors only after they have registered the metric. */
+  readonly type: MetricType;
+  /** This library's metrics: how errors name them (`Counter "x_total"`). */
+  readonly description?: string;
+  get(): Promise<MetricObjectWithValues<MetricValue<string>>>;
+  reset(): void;
+  /**
+   * This library's metrics only: runs the collect callback, so that in multiprocess mode the
+   * files hold fresh values before they are merged. A metric without it has no files.
+   */
+  runCollect?(): Promise<void>;
+}
+
+/** `Counter "x_total"`: a prom-client metric is named by its class, as this library's name themselves. */
+function describeRegistered(metric: RegisteredMetric): string {
+  return metric.description ?? describeMetric(metric.constructor.name, metric.name);
+}
+
 /** A metric's get() as a collector family, so one renderer serves both modes. */
-async function familyOf(metric: AnyMetric): Promise<MetricFamily> {
+async function familyOf(metric: RegisteredMetric): Promise<MetricFamily> {
   const object = await metric.get();
   const samples: Sample[] = object.values.map((value) => {
     const labels: Record<string, string> = {};
     for (const [name, labelValue] of Object.entries(value.labels)) labels[name] = String(labelValue);
     return { name: value.metricName ?? object.name, labels, value: value.value };
   });
-  return { name: metric.familyName(), help: object.help, type: object.type, samples };
+  return { name: familyNameOf(object.name, object.type), help: object.help, type: object.type, samples };
 }
 
 export interface RegistryOptions {
@@ -36,7 +64,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
   static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
-  private metricsByName = new Map<string, AnyMetric>();
+  private metricsByName = new Map<string, RegisteredMetric>();
   private defaultLabels: Record<string, string> = {};
   private content: ContentType;
   /** One warm collector per directory: it keeps keys between scrapes. */
@@ -65,23 +93,32 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   }
 
   /** Throws when another metric already holds this name here (called before anything is written). */
-  checkCanRegister(metric: AnyMetric): void {
+  checkCanRegister(metric: RegisteredMetric): void {
     const existing = this.metricsByName.get(metric.name);
     if (existing !== undefined && existing !== metric) {
-      throw new Error(`${metric.description}: a metric with the name ${metric.name} has already been registered (a ${existing.type})`);
+      throw new Error(
+        `${describeRegistered(metric)}: a metric with the name ${metric.name} has already been registered (a ${existing.type})`,
+      );
     }
   }
 
-  registerMetric(metric: AnyMetric): void {
+  registerMetric(metric: RegisteredMetric): void {
     this.checkCanRegister(metric);
+    if (metric.runCollect === undefined && activeStore()?.dir !== undefined) {
+      throw new Error(
+        `${describeRegistered(metric)}: a prom-client metric cannot join a registry in multiprocess mode (its values ` +
+          "stay in this process, out of the metric files); create it with pm2-prom-multiproc's classes, " +
+          "or mirror prom-client's registry into the directory with mirrorRegistry()",
+      );
+    }
     this.metricsByName.set(metric.name, metric);
   }
 
-  getMetricsAsArray(): AnyMetric[] {
+  getMetricsAsArray(): RegisteredMetric[] {
     return [...this.metricsByName.values()];
   }
 
-  getSingleMetric(name: string): AnyMetric | undefined {
+  getSingleMetric(name: string): RegisteredMetric | undefined {
     return this.metricsByName.get(name);
   }
 
@@ -136,13 +173,13 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   }
 
   /** Families of `metrics`; in multiprocess mode merged from the directory (all of it on request). */
-  private async families(metrics: AnyMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
+  private async families(metrics: RegisteredMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
     const dir = activeStore()?.dir;
     if (dir === undefined) return Promise.all(metrics.map(familyOf));
-    await Promise.all(metrics.map((metric) => metric.runCollect()));
+    await Promise.all(metrics.map((metric) => metric.runCollect?.()));
     const merged = this.collectorFor(dir).collect();
     if (wholeDirectory) return merged;
-    const wanted = new Set(metrics.map((metric) => metric.familyName()));
+    const wanted = new Set(metrics.map((metric) => familyNameOf(metric.name, metric.type)));
     return merged.filter((family) => wanted.has(family.name));
   }
 

@@ -9,8 +9,10 @@ export function processStore(): ProcessStore {
   const store = activeStore();
   if (store === undefined) {
     throw new Error(
-      'PROMETHEUS_MULTIPROC_DIR is not set: mirroring writes metric files there (or pass options.store). ' +
-        "In a single process, prom-client's own registry and collectDefaultMetrics() need no mirror.",
+      'PROMETHEUS_MULTIPROC_DIR is not set: mirroring copies a registry into the metric files there, and has no ' +
+        'meaning in a single process. For multiprocess mode set it before the first metric is created (or pass ' +
+        "options.store); in a single process serve the registry's own metrics() instead (collectDefaultMetrics() " +
+        "puts Node's runtime metrics in this package's register).",
     );
   }
   return store;
