@@ -56,6 +56,11 @@ const SAMPLE_SUFFIXES: Readonly<Record<FileType, readonly string[]>> = {
   summary: ['', '_sum', '_count'],
 };
 
+/** Every name a family shows in an exposition: its TYPE line's and its samples'. */
+export function exposedNames(name: string, type: FileType): string[] {
+  return [...new Set([name, ...SAMPLE_SUFFIXES[type].map((suffix) => `${name}${suffix}`)])];
+}
+
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -125,6 +130,8 @@ interface Family {
  */
 export class SampleMerger {
   private readonly familiesByName = new Map<string, Family>();
+  /** Families by every name they expose: two families must never show the same one. */
+  private readonly familiesByExposedName = new Map<string, Family>();
   private familyOrder: Family[] | undefined;
   private readonly resolvers = new Map<string, EntryResolver>();
   private size = 0;
@@ -211,6 +218,17 @@ export class SampleMerger {
   private familyFor(decoded: DecodedKey, source: EntrySource): Family | string {
     const existing = this.familiesByName.get(decoded.metricName);
     if (existing === undefined) {
+      const names = exposedNames(decoded.metricName, source.type);
+      for (const name of names) {
+        const owner = this.familiesByExposedName.get(name);
+        // Two TYPE lines (or samples) under one name make Prometheus refuse the whole scrape.
+        if (owner !== undefined) {
+          return (
+            `metric "${decoded.metricName}" (a ${describe(source.type, source.mode)}) would be exposed as "${name}", ` +
+            `already the name of the ${describe(owner.type, owner.mode)} "${owner.name}": these entries are skipped`
+          );
+        }
+      }
       const family: Family = {
         name: decoded.metricName,
         help: decoded.help,
@@ -222,6 +240,7 @@ export class SampleMerger {
         groupsByLabels: new Map(),
       };
       this.familiesByName.set(family.name, family);
+      for (const name of names) this.familiesByExposedName.set(name, family);
       this.familyOrder = undefined;
       return family;
     }

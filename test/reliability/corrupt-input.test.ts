@@ -95,4 +95,21 @@ describe('reliability: corrupt input against the collector', function () {
     assert.match(warnings.join('\n'), /metric "jobOs": sample name "jobs_total" does not belong to a gauge of that name/);
     assert.match(warnings.join('\n'), /metric "wait": sample name "wait_total" does not belong to a histogram of that name/);
   });
+
+  it('skips a family that would be exposed under a name another family already shows', async () => {
+    // A counter "jobs" shows "jobs_total"; a gauge named "jobs_total" would repeat its TYPE line.
+    // Files are read in name order, and the family met first keeps the name.
+    writeDbFile(path.join(dir, 'counter_1.db'), [{ metric: 'jobs', sample: 'jobs_total', value: 2 }]);
+    writeDbFile(path.join(dir, 'gauge_all_2.db'), [{ metric: 'jobs_total', value: 5 }, { metric: 'wait_count', value: 6 }]);
+    writeDbFile(path.join(dir, 'histogram_3.db'), [{ metric: 'wait', sample: 'wait_bucket', labels: { le: '+Inf' }, value: 1 }]);
+    const warnings: string[] = [];
+    const text = renderText(new DirectoryCollector(dir, { warn: (message) => warnings.push(message) }).collect());
+    // A gauge named *_count is odd (a lint finding), not an error.
+    assert.equal(await promtoolComplaints(text, { lint: 'allowed' }), '', text);
+    assert.match(text, /^jobs_total 2$/m);
+    assert.match(text, /^wait_count\{pid="2"\} 6$/m);
+    assert.doesNotMatch(text, /jobs_total\{pid="2"\}|wait_bucket/);
+    assert.match(warnings.join('\n'), /metric "jobs_total" \(a gauge \(mode all\)\) would be exposed as "jobs_total", already the name of the counter "jobs"/);
+    assert.match(warnings.join('\n'), /metric "wait" \(a histogram\) would be exposed as "wait_count", already the name of the gauge \(mode all\) "wait_count"/);
+  });
 });
