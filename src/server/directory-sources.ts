@@ -2,6 +2,7 @@
 // With more than one directory every sample gets the app's name as a label, so two apps that use
 // the same metric name cannot collide.
 import { DirectoryCollector, type MetricFamily } from '../collect';
+import { exposedNames } from '../collect/merge';
 import type { Logger } from './logger';
 
 /** The label naming the app whose directory a sample came from, when several are served. */
@@ -86,11 +87,25 @@ export class DirectoriesCollector {
   // cannot be exposed in the same family, so it is left out and reported once.
   private merge(lists: MetricFamily[][]): MetricFamily[] {
     const byName = new Map<string, MetricFamily>();
+    const byExposedName = new Map<string, MetricFamily>();
     for (const families of lists) {
       for (const family of families) {
         const existing = byName.get(family.name);
         if (existing === undefined) {
-          byName.set(family.name, { ...family, samples: [...family.samples] });
+          // Another family already showing one of this family's names (a gauge "x_total" beside a
+          // counter "x") would make Prometheus refuse the whole scrape: this one is left out.
+          const names = exposedNames(family.name, family.type);
+          const owner = names.map((name) => byExposedName.get(name)).find((found) => found !== undefined);
+          if (owner !== undefined) {
+            if (!this.reportedConflicts.has(family.name)) {
+              this.reportedConflicts.add(family.name);
+              this.log.warn(`metric "${family.name}" (a ${family.type}) would be exposed under a name of the ${owner.type} "${owner.name}" of another directory: it is left out`);
+            }
+            continue;
+          }
+          const copy = { ...family, samples: [...family.samples] };
+          byName.set(family.name, copy);
+          for (const name of names) byExposedName.set(name, copy);
         } else if (existing.type === family.type) {
           existing.samples.push(...family.samples);
         } else if (!this.reportedConflicts.has(family.name)) {

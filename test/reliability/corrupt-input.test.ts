@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DirectoryCollector, renderText } from '../../src/collect';
+import { DirectoriesCollector } from '../../src/server/directory-sources';
 import { writeDbFile } from '../collect/support/files';
 import { envNumber, makeTempDir, promtoolComplaints, removeDir, startChild } from './support';
 
@@ -111,5 +112,26 @@ describe('reliability: corrupt input against the collector', function () {
     assert.doesNotMatch(text, /jobs_total\{pid="2"\}|wait_bucket/);
     assert.match(warnings.join('\n'), /metric "jobs_total" \(a gauge \(mode all\)\) would be exposed as "jobs_total", already the name of the counter "jobs"/);
     assert.match(warnings.join('\n'), /metric "wait" \(a histogram\) would be exposed as "wait_count", already the name of the gauge \(mode all\) "wait_count"/);
+  });
+
+  it('keeps two directories from showing one name through two families', async () => {
+    const other = makeTempDir('fuzz-other');
+    try {
+      writeDbFile(path.join(dir, 'counter_1.db'), [{ metric: 'jobs', sample: 'jobs_total', value: 2 }]);
+      writeDbFile(path.join(other, 'gauge_all_2.db'), [{ metric: 'jobs_total', value: 5 }, { metric: 'level', value: 1 }]);
+      const warnings: string[] = [];
+      const log = { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
+      const families = new DirectoriesCollector(log).collect([
+        { dir, app: 'a' },
+        { dir: other, app: 'b' },
+      ]);
+      const text = renderText(families);
+      assert.equal(await promtoolComplaints(text), '', text);
+      assert.match(text, /^jobs_total\{pm2_app="a"\} 2$/m);
+      assert.match(text, /^level\{pid="2",pm2_app="b"\} 1$/m);
+      assert.match(warnings.join('\n'), /metric "jobs_total" \(a gauge\) would be exposed under a name of the counter "jobs" of another directory/);
+    } finally {
+      removeDir(other);
+    }
   });
 });
