@@ -245,8 +245,12 @@ export abstract class Metric<T extends string, C extends MetricChild> {
       if (node === undefined) return this.childFromLabels(this.labelsFromObject(labels));
     }
     // The walk proved every label name present; an unknown extra one must still be refused.
+    // Objects usually list the labels in their declared order: a pointer compare of interned
+    // names then settles each key, and only other orders pay for the set lookup.
+    let position = 0;
     for (const name in labels) {
-      if (!this.labelNameSet.has(name)) this.labelsFromObject(labels); // throws, naming it
+      if (name !== names[position] && !this.labelNameSet.has(name)) this.labelsFromObject(labels); // throws, naming it
+      position++;
     }
     return node as C;
   }
