@@ -56,6 +56,9 @@ describe('collectDefaultMetrics in memory mode', () => {
   it("puts Node's runtime metrics in the registry, with sane values, as prom-client does", async () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    // prom-client counts CPU from registration on: spend some, or a quick collection can see 0.
+    const userBefore = process.cpuUsage().user;
+    while (process.cpuUsage().user - userBefore < 2000);
     const parsed = parseTextExposition(await settledMetrics(registry));
 
     assert.equal(parsed.types.get('process_cpu_user_seconds_total'), 'counter');
