@@ -2,7 +2,8 @@
 // then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling).
 import { floatToGoString } from '../store/format';
 import type { MetricFile } from '../store/mmap-file';
-import { Metric, startTimer } from './metric';
+import { startTimer } from './metric';
+import { ObservedMetric } from './observed-metric';
 import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
 import { checkFinite, describeMetric } from './validation';
 
@@ -83,7 +84,7 @@ export class HistogramChild<T extends string = string> implements MetricChild {
   }
 }
 
-export class Histogram<T extends string = string> extends Metric<T, HistogramChild<T>> {
+export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild<T>> {
   readonly type = 'histogram';
   /** Upper bounds, +Inf last. */
   readonly upperBounds: readonly number[];
@@ -104,25 +105,6 @@ export class Histogram<T extends string = string> extends Metric<T, HistogramChi
     for (const le of this.boundLabels) keys.push(this.keyOf(`${this.name}_bucket`, { ...labels, le }));
     const [sumSlot, ...bucketSlots] = this.slotsOf(keys);
     return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots));
-  }
-
-  /** observe(0.3), observe({ route: '/' }, 0.3). */
-  observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) {
-      // Checked before the child exists, so a refused call creates no entry.
-      const checked = checkFinite(this.description, value);
-      this.childOf(labels).observe(checked);
-    } else {
-      this.withoutLabels().observe(labels);
-    }
-  }
-
-  /** end(labels?) observes the seconds elapsed, for the start labels merged with these. */
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    return startTimer(labels, (merged, seconds) => {
-      if (merged === undefined) this.observe(seconds);
-      else this.observe(merged, seconds);
-    });
   }
 
   /** Creates the child's entries at zero, or sets an existing child back to zero (prom-client). */

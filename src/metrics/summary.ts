@@ -4,7 +4,8 @@
 // sliding-window t-digest, as prom-client computes them.
 import TimeWindowQuantiles from 'prom-client/lib/timeWindowQuantiles';
 import type { MetricFile } from '../store/mmap-file';
-import { Metric, startTimer } from './metric';
+import { startTimer } from './metric';
+import { ObservedMetric } from './observed-metric';
 import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
 import { checkFinite, describeMetric } from './validation';
 
@@ -114,7 +115,7 @@ export class SummaryChild<T extends string = string> implements MetricChild {
   }
 }
 
-export class Summary<T extends string = string> extends Metric<T, SummaryChild<T>> {
+export class Summary<T extends string = string> extends ObservedMetric<T, SummaryChild<T>> {
   readonly type = 'summary';
   readonly percentiles: readonly number[];
   private readonly quantileOptions: QuantileOptions;
@@ -139,25 +140,6 @@ export class Summary<T extends string = string> extends Metric<T, SummaryChild<T
     const { maxAgeSeconds, ageBuckets, compressCount } = this.quantileOptions;
     const quantiles = this.hasQuantiles ? new TimeWindowQuantiles(maxAgeSeconds, ageBuckets) : undefined;
     return new SummaryChild(this, labels, this.file, countSlot, sumSlot, quantiles, compressCount);
-  }
-
-  /** observe(12), observe({ route: '/' }, 12). */
-  observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) {
-      // Checked before the child exists, so a refused call creates no entry.
-      const checked = checkFinite(this.description, value);
-      this.childOf(labels).observe(checked);
-    } else {
-      this.withoutLabels().observe(labels);
-    }
-  }
-
-  /** end(labels?) observes the seconds elapsed, for the start labels merged with these. */
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    return startTimer(labels, (merged, seconds) => {
-      if (merged === undefined) this.observe(seconds);
-      else this.observe(merged, seconds);
-    });
   }
 
   protected values(): Array<MetricValue<T>> {
