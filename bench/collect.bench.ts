@@ -15,26 +15,11 @@ import { DirectoryCollector, renderText } from '../src/collect';
 import type { MetricFamily } from '../src/collect';
 import { encodeKey } from '../src/store/format';
 import { ProcessStore } from '../src/store/mmap-file';
+import { median, medianMs } from './timing';
 
 const WORKERS = 8;
 const SIZES = [1_000, 10_000];
 const ROUNDS = 9;
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
-
-/** Median milliseconds of `run` over ROUNDS rounds, after one round not counted. */
-async function medianMs(run: () => unknown): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    await run();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(times);
-}
 
 const routeOf = (series: number): string => `/api/v1/resource/${series}`;
 
@@ -127,14 +112,14 @@ async function main(): Promise<void> {
       for (let worker = 0; worker < WORKERS; worker++) writeWorkerFile(dir, series, 1000 + worker, worker);
       const payloads = await promClientWorkerPayloads(series);
 
-      const cold = await medianMs(() => renderText(new DirectoryCollector(dir).collect()));
+      const cold = await medianMs(() => renderText(new DirectoryCollector(dir).collect()), ROUNDS);
       const collector = new DirectoryCollector(dir);
-      const warm = await medianMs(() => renderText(collector.collect()));
-      const warmCollectOnly = await medianMs(() => collector.collect());
+      const warm = await medianMs(() => renderText(collector.collect()), ROUNDS);
+      const warmCollectOnly = await medianMs(() => collector.collect(), ROUNDS);
       const families = collector.collect();
-      const ourRender = await medianMs(() => renderText(families));
-      const promClientRender = await medianMs(() => renderWithPromClient(families));
-      const promClient = await medianMs(() => AggregatorRegistry.aggregate(payloads).metrics());
+      const ourRender = await medianMs(() => renderText(families), ROUNDS);
+      const promClientRender = await medianMs(() => renderWithPromClient(families), ROUNDS);
+      const promClient = await medianMs(() => AggregatorRegistry.aggregate(payloads).metrics(), ROUNDS);
       const python = pythonMs(dir);
       if (collector.stats.series !== series) throw new Error(`expected ${series} merged series, got ${collector.stats.series}`);
       // Last: it adds files to the directory.

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { DirectoryCollector, renderText } from '../src/collect';
 import { compactDirectory } from '../src/collect/compaction';
 import { nextMillisecond, workerLifetime, writeWorker } from '../test/collect/compaction-support/workers';
+import { median } from './timing';
 
 const LIVE_WORKERS = 8;
 const LIFETIMES = 1000;
@@ -17,10 +18,6 @@ const COMPACT_EVERY = 100;
 const ROUNDS = 201;
 /** The uncompacted directory takes hundreds of milliseconds a scrape: it is there for scale. */
 const SLOW_ROUNDS = 9;
-
-function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
 
 function timeMs(run: () => unknown): number {
   const start = process.hrtime.bigint();

@@ -10,6 +10,7 @@ import { ProcessStore } from '../src/store/mmap-file';
 import type { BackendKind } from '../src/store/mmap-file';
 import { mirrorRegistry } from '../src/mirror';
 import { DEFAULT_INTERVAL_MS } from '../src/mirror/start-mirror';
+import { medianMs } from './timing';
 
 const ROUNDS = 11;
 const SERIES_PER_METRIC = 100;
@@ -41,17 +42,6 @@ function busyRegistry(series: number): { registry: Registry; touchAll: () => voi
 }
 
 /** Median ms of `body` over ROUNDS rounds; `between` runs outside the timing. */
-async function medianMs(body: () => Promise<unknown>, between: () => void = () => {}): Promise<number> {
-  const samples: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    between();
-    const start = process.hrtime.bigint();
-    await body();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
-}
-
 interface Row {
   series: number;
   backend: BackendKind;
@@ -74,9 +64,9 @@ async function measure(series: number, backend: BackendKind): Promise<Row> {
       series,
       backend,
       firstPassMs,
-      passChangedMs: await medianMs(() => mirror.pass(), touchAll),
-      passUnchangedMs: await medianMs(() => mirror.pass()),
-      promClientMetricsMs: await medianMs(() => registry.metrics()),
+      passChangedMs: await medianMs(() => mirror.pass(), ROUNDS, { warmUp: false, beforeRound: touchAll }),
+      passUnchangedMs: await medianMs(() => mirror.pass(), ROUNDS, { warmUp: false }),
+      promClientMetricsMs: await medianMs(() => registry.metrics(), ROUNDS, { warmUp: false }),
     };
   } finally {
     mirror.stop();

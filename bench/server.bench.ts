@@ -9,26 +9,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { medianMs } from './timing';
 
 const WORKERS = 4;
 const SIZES = [1_000, 10_000];
 const ROUNDS = 9;
 const routeOf = (series: number): string => `/api/v1/resource/${series}`;
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
-
-async function medianMs(run: () => Promise<unknown>): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    await run();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(times);
-}
 
 function get(url: string, headers: http.OutgoingHttpHeaders): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -93,10 +79,10 @@ async function runPrimary(): Promise<void> {
     const gzipped = await get(metrics.url, { 'accept-encoding': 'gzip' });
     if (!gunzipSync(gzipped).toString().includes(`route="${routeOf(series - 1)}"`)) throw new Error('the gzip body lacks series');
 
-    const promClient = await medianMs(() => aggregator.clusterMetrics());
-    const plain = await medianMs(() => get(metrics.url, {}));
-    const gzip = await medianMs(() => get(metrics.url, { 'accept-encoding': 'gzip' }));
-    const concurrent = await medianMs(() => Promise.all(Array.from({ length: 10 }, () => get(metrics.url, {}))));
+    const promClient = await medianMs(() => aggregator.clusterMetrics(), ROUNDS);
+    const plain = await medianMs(() => get(metrics.url, {}), ROUNDS);
+    const gzip = await medianMs(() => get(metrics.url, { 'accept-encoding': 'gzip' }), ROUNDS);
+    const concurrent = await medianMs(() => Promise.all(Array.from({ length: 10 }, () => get(metrics.url, {}))), ROUNDS);
     console.log(`\n${WORKERS} x ${series.toLocaleString('en-US')} series (${(sample.length / 1024).toFixed(0)} KiB, gzip ${(gzipped.length / 1024).toFixed(0)} KiB)`);
     console.log(`  prom-client clusterMetrics() (IPC)   ${ms(promClient)}`);
     console.log(`  ours, GET /metrics                   ${ms(plain)}   ratio prom-client / ours ${ratio(promClient, plain)}`);

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as promClient from 'prom-client';
 import * as ours from '../src/index';
+import { median } from './timing';
 
 const TARGETS = ['prom-client', 'native', 'pwrite', 'memory'] as const;
 type Target = (typeof TARGETS)[number];
@@ -58,10 +59,6 @@ const CASES: Record<string, (lib: Library) => (n: number) => void> = {
     };
   },
 };
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
 
 /** How many updates make one round of `loop` last about ROUND_NS (this also warms it up). */
 function callsPerRound(loop: (n: number) => void): number {
