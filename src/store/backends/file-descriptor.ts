@@ -13,6 +13,20 @@ export interface OpenedFile {
 }
 
 /**
+ * Opens the metric file at `path` (see openMetricFile) and hands it to `adopt`, which builds the
+ * backend's file over it; the descriptor is closed again when `adopt` throws.
+ */
+export function withOpenedMetricFile<F>(path: string, fileMode: number, adopt: (opened: OpenedFile) => F): F {
+  const opened = openMetricFile(path, fileMode);
+  try {
+    return adopt(opened);
+  } catch (error) {
+    fs.closeSync(opened.fd);
+    throw error;
+  }
+}
+
+/**
  * Opens (creating with `fileMode`) the file at `path` for reading and writing. A symbolic link at
  * `path` is refused (O_NOFOLLOW), so nobody can redirect our writes into another file. Node adds
  * O_CLOEXEC itself. A new (empty) file gets its initial size.

@@ -4,20 +4,14 @@
 import * as fs from 'node:fs';
 import type { BackendKind } from '../mmap-file';
 import { EntryFile } from './entry-file';
-import { openMetricFile, resizeMetricFile } from './file-descriptor';
+import { resizeMetricFile, withOpenedMetricFile } from './file-descriptor';
 import type { MmapAddon } from './loader';
 
 export class NativeFile extends EntryFile {
   readonly backend: BackendKind = 'native';
 
   static open(path: string, fileMode: number, addon: MmapAddon): NativeFile {
-    const { fd, capacity } = openMetricFile(path, fileMode);
-    try {
-      return new NativeFile(path, fd, addon, addon.map(fd, capacity, path));
-    } catch (error) {
-      fs.closeSync(fd);
-      throw error;
-    }
+    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new NativeFile(path, fd, addon, addon.map(fd, capacity, path)));
   }
 
   private constructor(

@@ -4,19 +4,13 @@
 import * as fs from 'node:fs';
 import type { BackendKind } from '../mmap-file';
 import { MemoryFile } from './memory';
-import { openMetricFile, resizeMetricFile, writeAt } from './file-descriptor';
+import { resizeMetricFile, withOpenedMetricFile, writeAt } from './file-descriptor';
 
 export class PwriteFile extends MemoryFile {
   override readonly backend: BackendKind = 'pwrite';
 
   static open(path: string, fileMode: number): PwriteFile {
-    const { fd, capacity } = openMetricFile(path, fileMode);
-    try {
-      return new PwriteFile(path, fd, readWhole(fd, path, capacity));
-    } catch (error) {
-      fs.closeSync(fd);
-      throw error;
-    }
+    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new PwriteFile(path, fd, readWhole(fd, path, capacity)));
   }
 
   private constructor(
