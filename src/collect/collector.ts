@@ -44,8 +44,11 @@ interface TrackedFile {
   resolve: EntryResolver | undefined;
 }
 
-/** Scrapes tried before one that overlapped a compaction is returned as it is (with a warning). */
-const SCRAPE_ATTEMPTS = 3;
+/**
+ * Scrapes tried before one that overlapped a compaction is returned as it is (with a warning).
+ * A repeat costs a warm scrape; compactions run seconds apart, so a few always suffice.
+ */
+const SCRAPE_ATTEMPTS = 5;
 const UNSETTLED_KEY = '#unsettled';
 const ARCHIVE_NAMES = [
   archiveFileName('counter'),
