@@ -86,7 +86,6 @@ async function main(): Promise<void> {
   server = await listenUntilFree(handler, config, tls, log);
   const dirs = lifecycle.sources.map((source) => source.dir).join(', ');
   log.info(`serving ${tls ? 'https' : 'http'}://${config.host}:${config.port}${config.path} (directories: ${dirs || 'none'})`);
-
 }
 
 main().catch((error: unknown) => {
