@@ -8,7 +8,8 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { GAUGE_MODES } from '../../src/store/format';
 import { ProcessStore } from '../../src/store/mmap-file';
 import { mirrorRegistry } from '../../src/mirror';
-import { readStoreFile, storeFileNames, tempDir } from './store-files';
+import { readFileSamples } from '../support/file-samples';
+import { storeFileNames, tempDir } from './store-files';
 import { PYTHON_CURRENT } from '../support/fixtures';
 
 const FIXTURE = path.join(PYTHON_CURRENT, 'db');
@@ -60,8 +61,8 @@ describe('mirror: byte compatibility with Python', () => {
       const ours = storeFileNames(dir).filter((name) => !/^gauge_live.*_303\.db$/.test(name));
       assert.deepEqual(ours, pythonFiles);
       for (const name of pythonFiles) {
-        const expected = readStoreFile(path.join(FIXTURE, name));
-        const actual = readStoreFile(path.join(dir, name));
+        const expected = readFileSamples(path.join(FIXTURE, name));
+        const actual = readFileSamples(path.join(dir, name));
         assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), `keys of ${name}`);
         for (const [key, { value }] of expected) {
           assert.ok(Math.abs(actual.get(key)!.value - value) < 1e-9, `${name} ${key}: ${actual.get(key)!.value} != ${value}`);

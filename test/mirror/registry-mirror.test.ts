@@ -8,7 +8,8 @@ import { encodeKey } from '../../src/store/format';
 import { ProcessStore } from '../../src/store/mmap-file';
 import { collectDefaultMetrics, mirrorRegistry } from '../../src/mirror';
 import type { MirrorHandle } from '../../src/mirror';
-import { readStoreFile, tempDir } from './store-files';
+import { readFileSamples } from '../support/file-samples';
+import { tempDir } from './store-files';
 
 const PID = 4242;
 
@@ -23,7 +24,7 @@ describe('mirrorRegistry', () => {
     mirror = mirrorRegistry(registry, { store, warn: (message) => warnings.push(message), ...options });
     return mirror;
   };
-  const file = (name: string) => readStoreFile(path.join(dir, name.replace('PID', String(PID))));
+  const file = (name: string) => readFileSamples(path.join(dir, name.replace('PID', String(PID))));
   const value = (name: string, key: string) => file(name).get(key)?.value;
 
   beforeEach(() => {
@@ -197,7 +198,7 @@ describe('collectDefaultMetrics (runtime metrics of this worker)', () => {
     try {
       assert.throws(() => collectDefaultMetrics({ store }), /already running/);
       await handle.pass();
-      const live = readStoreFile(path.join(dir, `gauge_liveall_${PID}.db`));
+      const live = readFileSamples(path.join(dir, `gauge_liveall_${PID}.db`));
       assert.ok([...live.keys()].some((key) => key.startsWith('["nodejs_heap_size_used_bytes"')));
       assert.ok([...live.keys()].some((key) => key.startsWith('["nodejs_eventloop_lag_seconds"')));
     } finally {

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HEADER_BYTES, INITIAL_FILE_BYTES, decodeKey, parseEntries } from '../../src/store/format';
 import { loadMmapAddon } from '../../src/store/backends/loader';
-import { FILE_BACKENDS, makeTempDir, readFileSamples, runChild } from './helpers';
+import { readFileSamples } from '../support/file-samples';
+import { FILE_BACKENDS, makeTempDir, runChild } from './helpers';
 import { appendedKey, finalValueOf, PROGRESS_KEY } from './children/append-many-keys';
 
 const KEYS = 20_000;

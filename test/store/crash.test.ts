@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { encodeKey } from '../../src/store/format';
-import { FILE_BACKENDS, makeTempDir, readFileSamples, runChild } from './helpers';
+import { readFileSamples } from '../support/file-samples';
+import { FILE_BACKENDS, makeTempDir, runChild } from './helpers';
 
 for (const backend of FILE_BACKENDS) {
   describe(`a process killed by SIGKILL (${backend} backend)`, () => {

@@ -1,10 +1,9 @@
-// Real temp directories and an independent read of a .db file for the store tests.
+// Real temp directories, child processes and the file backends for the store tests.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HEADER_BYTES, parseEntries } from '../../src/store/format';
 import type { BackendKind } from '../../src/store/mmap-file';
 
 /** Every store test runs against both file backends. */
@@ -14,27 +13,6 @@ export const FILE_BACKENDS: readonly BackendKind[] = ['native', 'pwrite'];
 export function makeTempDir(): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-store-'));
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-export interface FileSample {
-  value: number;
-  timestamp: number;
-}
-
-/** The entries of a file as another process sees them, read without the writer's code. */
-export function readFileSamples(filePath: string): Map<string, FileSample> {
-  const data = fs.readFileSync(filePath);
-  const used = data.readInt32LE(0);
-  const { entries, error } = parseEntries(data, HEADER_BYTES, used);
-  if (error !== undefined) throw error;
-  const samples = new Map<string, FileSample>();
-  for (const entry of entries) {
-    samples.set(entry.key, {
-      value: data.readDoubleLE(entry.valueOffset),
-      timestamp: data.readDoubleLE(entry.valueOffset + 8),
-    });
-  }
-  return samples;
 }
 
 /** Runs a TypeScript child script with node, resolving with how it ended and what it printed. */

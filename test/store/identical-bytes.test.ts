@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { HEADER_BYTES, encodeKey, parseEntries, parseFileName } from '../../src/store/format';
 import { ProcessStore } from '../../src/store/mmap-file';
 import type { BackendKind } from '../../src/store/mmap-file';
-import { makeTempDir, readFileSamples } from './helpers';
+import { readFileSamples } from '../support/file-samples';
+import { makeTempDir } from './helpers';
 import { PYTHON_CURRENT } from '../support/fixtures';
 
 const PYTHON_DB = path.join(PYTHON_CURRENT, 'db');

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INITIAL_FILE_BYTES, MAX_KEY_BYTES, encodeKey } from '../../src/store/format';
 import { ProcessStore, checkDirectory } from '../../src/store/mmap-file';
-import { FILE_BACKENDS, makeTempDir, readFileSamples } from './helpers';
+import { readFileSamples } from '../support/file-samples';
+import { FILE_BACKENDS, makeTempDir } from './helpers';
 
 const keyOf = (name: string, labels: Record<string, string> = {}): string =>
   encodeKey(name, `${name}_total`, labels, 'help text');

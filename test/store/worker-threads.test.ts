@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encodeKey } from '../../src/store/format';
 import { ProcessStore } from '../../src/store/mmap-file';
-import { FILE_BACKENDS, makeTempDir, readFileSamples } from './helpers';
+import { readFileSamples } from '../support/file-samples';
+import { FILE_BACKENDS, makeTempDir } from './helpers';
 
 const WORK_KEY = encodeKey('work', 'work_total', {}, 'Work done.');
 
