@@ -8,12 +8,12 @@ import { DirectoryCollector } from '../../src/collect';
 import { serveClusterMetrics } from '../../src/cluster';
 import { prepareDirectory } from '../../src/server/directory-care';
 import type { Logger } from '../../src/server/logger';
-import { ProcessStore, type BackendKind } from '../../src/store/mmap-file';
+import { ProcessStore } from '../../src/store/mmap-file';
 import { deadPid, writeCounter } from '../server/support';
+import { FILE_BACKENDS } from '../store/helpers';
 import { makeTempDir, removeDir } from './support';
 
 const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const BACKENDS: readonly BackendKind[] = ['native', 'pwrite'];
 
 describe('reliability: a hostile metrics directory', () => {
   let dir: string;
@@ -27,7 +27,7 @@ describe('reliability: a hostile metrics directory', () => {
     removeDir(outside);
   });
 
-  for (const backend of BACKENDS) {
+  for (const backend of FILE_BACKENDS) {
     it(`never writes through a symlink planted at a metric file's name (${backend})`, () => {
       const victim = path.join(outside, 'victim');
       fs.writeFileSync(victim, 'precious');
@@ -45,7 +45,7 @@ describe('reliability: a hostile metrics directory', () => {
 
   it('never writes into a metric file that another user created first', function () {
     if (process.geteuid?.() !== 0) this.skip(); // giving a file away needs root
-    for (const backend of BACKENDS) {
+    for (const backend of FILE_BACKENDS) {
       const planted = path.join(dir, `counter_${backend === 'native' ? 4322 : 4323}.db`);
       fs.writeFileSync(planted, '', { mode: 0o666 });
       fs.chownSync(planted, 65534, 65534);
