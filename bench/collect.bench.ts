@@ -14,7 +14,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { DirectoryCollector, renderText } from '../src/collect';
 import type { MetricFamily } from '../src/collect';
 import { encodeKey } from '../src/store/format';
-import { ProcessStore } from '../src/store/mmap-file';
+import { ProcessStore } from '../src/store';
 import { median, medianMs } from './timing';
 
 const WORKERS = 8;

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DirectoryCollector, renderText } from '../src/collect';
-import { compactDirectory } from '../src/collect/compaction';
-import { nextMillisecond, workerLifetime, writeWorker } from '../test/collect/compaction-support/workers';
+import { compactDirectory } from '../src/host/compaction';
+import { nextMillisecond, workerLifetime, writeWorker } from '../test/host/compaction-support/workers';
 import { median } from './timing';
 
 const LIVE_WORKERS = 8;

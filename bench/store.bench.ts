@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { encodeKey } from '../src/store/format';
-import { ProcessStore } from '../src/store/mmap-file';
-import type { BackendKind } from '../src/store/mmap-file';
+import { ProcessStore } from '../src/store';
+import type { BackendKind } from '../src/store';
 
 const ROUNDS = 5;
 

@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as promClient from 'prom-client';
 import * as ours from '../src/index';
+import { useStore } from '../src/metrics/active-store';
+import { ProcessStore } from '../src/store';
 import { median } from './timing';
 
 const TARGETS = ['prom-client', 'native', 'pwrite', 'memory'] as const;
@@ -80,10 +82,10 @@ function serveTarget(target: Target): void {
   let lib: Library = ours;
   let dir: string | undefined;
   if (target === 'prom-client') lib = promClient as unknown as Library;
-  else if (target === 'memory') ours.useStore(undefined);
+  else if (target === 'memory') useStore(undefined);
   else {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-'));
-    ours.useStore(new ours.ProcessStore(dir, { backend: target }));
+    useStore(new ProcessStore(dir, { backend: target }));
   }
   const loops = new Map(Object.entries(CASES).map(([name, makeLoop]) => [name, makeLoop(lib)]));
   const calls = new Map([...loops].map(([name, loop]) => [name, callsPerRound(loop)]));

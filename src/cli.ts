@@ -1,16 +1,10 @@
 // The `pm2-prom-multiproc` command: look at a metrics directory or one file from a shell.
 
 import * as fs from 'node:fs';
-import {
-  collectDirectory,
-  markProcessDead,
-  renderOpenMetrics,
-  renderText,
-} from './collect';
-import { compactDirectory } from './collect/compaction';
-import { checkedKey } from './collect/merge';
-import { readMetricFile } from './store/reader';
-import { hashBasicAuthSetting } from './server/basic-auth';
+import { checkedKey, collectDirectory, renderOpenMetrics, renderText } from './collect';
+import { compactDirectory } from './host';
+import { hashBasicAuthSetting } from './server';
+import { markProcessDead, readMetricFile } from './store';
 
 const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
 
@@ -82,7 +76,8 @@ function collect(args: readonly string[]): number {
   const dir = positional[0];
   requireDirectory(dir);
 
-  const families = collectDirectory(dir, { warn: (message) => process.stderr.write(`${message}\n`) });
+  // Warnings go to stderr through the package's logger, so stdout holds the exposition only.
+  const families = collectDirectory(dir);
   if (flags[0] === '--json') {
     const samples = families.flatMap((family) =>
       family.samples.map((sample) => ({ name: sample.name, labels: sample.labels, value: jsonValue(sample.value) })),

@@ -1,60 +1,55 @@
-// The public API for apps: prom-client's metric classes and registry over per-process files
-// (PROMETHEUS_MULTIPROC_DIR), the store types, and the collector that merges a directory.
-export { Counter, CounterChild } from './metrics/counter';
-export type { CounterConfiguration } from './metrics/counter';
-export { Gauge, GaugeChild } from './metrics/gauge';
-export type { GaugeConfiguration } from './metrics/gauge';
-export { Histogram, HistogramChild, DEFAULT_BUCKETS } from './metrics/histogram';
-export type { HistogramConfiguration } from './metrics/histogram';
-export { Summary, SummaryChild, DEFAULT_PERCENTILES } from './metrics/summary';
-export type { SummaryConfiguration } from './metrics/summary';
+// The public API: prom-client's (an app changes only its import), plus what this package adds for
+// its users: the collector of a directory, compaction, the cluster helper, the registry mirror and
+// the logger its warnings go to. Internals (the store, the backends) are not part of it.
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  Summary,
+  Registry,
+  openMetricsContentType,
+  prometheusContentType,
+  validateMetricName,
+  refreshCollected,
+} from './metrics';
 export type {
   Aggregator,
   CollectFunction,
+  CounterChild,
+  CounterConfiguration,
+  GaugeChild,
+  GaugeConfiguration,
+  HistogramChild,
+  HistogramConfiguration,
   LabelValue,
   LabelValues,
   MetricConfiguration,
   MetricObjectWithValues,
   MetricValue,
-} from './metrics/metric';
-export { Registry, openMetricsContentType, prometheusContentType } from './metrics/registry';
-export type {
-  AnyMetric,
   OpenMetricsContentType,
   PrometheusContentType,
   RegisteredMetric,
   RegistryContentType,
   RegistryOptions,
-} from './metrics/registry';
-export { validateMetricName } from './metrics/validation';
-export { activeStore, useStore } from './metrics/active-store';
-export { refreshCollected } from './metrics/collect-timer';
+  SummaryChild,
+  SummaryConfiguration,
+} from './metrics';
 export { linearBuckets, exponentialBuckets } from 'prom-client';
-
-export { ProcessStore, checkDirectory, defaultBackend } from './store/mmap-file';
-export type { BackendKind, MetricFile, ProcessStoreOptions } from './store/mmap-file';
-export { GAUGE_MODES } from './store/format';
-export type { FileType, GaugeMode } from './store/format';
-
-export {
-  DirectoryCollector,
-  collectDirectory,
-  compactDirectory,
-  markProcessDead,
-  renderOpenMetrics,
-  renderText,
-  OPENMETRICS_CONTENT_TYPE,
-  TEXT_CONTENT_TYPE,
-} from './collect';
-export type { CollectorStats, CompactionOptions, CompactionReport, MetricFamily, MetricType, Sample } from './collect';
-
-export { mirrorRegistry, collectDefaultMetrics } from './mirror';
+export { collectDefaultMetrics, mirrorRegistry } from './mirror';
 export type { MirrorHandle, MirrorOptions, RuntimeMetricsOptions } from './mirror';
 
+export { DirectoryCollector, collectDirectory, renderOpenMetrics, renderText } from './collect';
+export type { CollectorOptions, CollectorStats, MetricFamily, MetricType, Sample } from './collect';
+export { markProcessDead } from './store';
+export type { GaugeMode } from './store';
+export { compactDirectory } from './host';
+export type { CompactionOptions, CompactionReport } from './host';
 export { serveClusterMetrics } from './cluster';
 export type { ClusterMetricsOptions, ClusterMetricsServer } from './cluster';
+export { setLogger } from './logger';
+export type { Logger } from './logger';
 
-import { globalRegistry } from './metrics/registry';
+import { globalRegistry } from './metrics';
 
 /** The default registry (prom-client's `register`): in multiprocess mode it shows the whole directory. */
 export const register = globalRegistry;

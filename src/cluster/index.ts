@@ -4,12 +4,9 @@
 import cluster from 'node:cluster';
 import type http from 'node:http';
 import path from 'node:path';
-import { DirectoryCompactor } from '../collect/compactor';
-import type { BasicAuth } from '../server/basic-auth';
-import { prepareDirectory } from '../server/directory-care';
-import { createMetricsHandler, listenOn, type TlsFiles } from '../server/endpoint';
-import { createLogger, type Logger } from '../server/logger';
-import { MetricsService } from '../server/metrics-service';
+import { Housekeeper, MetricsService } from '../host';
+import { createLogger, type Logger } from '../logger';
+import { createMetricsHandler, listenOn, type BasicAuth, type TlsFiles } from '../server';
 
 export interface ClusterMetricsOptions {
   /** The metrics directory; workers forked afterwards inherit it as PROMETHEUS_MULTIPROC_DIR. */
@@ -42,25 +39,20 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
   const metricsPath = options.path ?? '/metrics';
   const log = options.log ?? createLogger('pm2-prom-multiproc');
 
-  prepareDirectory(dir);
+  const housekeeper = new Housekeeper({ log });
+  housekeeper.adopt(dir);
   process.env.PROMETHEUS_MULTIPROC_DIR = dir;
-  const service = new MetricsService(log);
-  const compactor = new DirectoryCompactor(log);
+  const service = new MetricsService(log, housekeeper);
   // As the PM2 module does: mark the dead, then fold their files into archives so that a primary
   // recycling workers for months keeps a small directory and fast scrapes.
-  const reconcile = (): void => {
-    service.sweeper.reconcile([dir]);
-    compactor.compact([dir]);
-  };
-  reconcile();
+  housekeeper.reconcile();
 
   const onExit = (worker: { process: { pid?: number } }): void => {
     const pid = worker.process.pid;
-    if (pid !== undefined) service.sweeper.markDead(pid, [dir], 'exited');
+    if (pid !== undefined) housekeeper.processEnded(pid, 'exited');
   };
   cluster.on('exit', onExit);
-  const timer = setInterval(reconcile, options.reconcileIntervalMs ?? 10_000);
-  timer.unref();
+  housekeeper.schedule(options.reconcileIntervalMs ?? 10_000);
 
   const sources = [{ dir }];
   const handler = createMetricsHandler({
@@ -75,7 +67,7 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
     server = await listenOn(handler, host, options.port, { tls: options.tls });
   } catch (error) {
     cluster.off('exit', onExit);
-    clearInterval(timer);
+    housekeeper.stop();
     throw error;
   }
   const address = server.address();
@@ -86,7 +78,7 @@ export async function serveClusterMetrics(options: ClusterMetricsOptions): Promi
     close: () =>
       new Promise((resolve) => {
         cluster.off('exit', onExit);
-        clearInterval(timer);
+        housekeeper.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

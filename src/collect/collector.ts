@@ -3,10 +3,17 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ARCHIVE_GAUGE_MODES, archiveFileName, parseFileName } from '../store/format';
-import type { FileName } from '../store/format';
-import { MetricFileReader } from '../store/reader';
-import { readArchiveGeneration, withoutAbsorbedClaims } from './archive';
+import { logger } from '../logger';
+import {
+  ARCHIVE_GAUGE_MODES,
+  GAUGE_MODE_TRAITS,
+  MetricFileReader,
+  archiveFileName,
+  parseFileName,
+  readArchiveGeneration,
+  withoutAbsorbedClaims,
+} from '../store';
+import type { FileName } from '../store';
 import { SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import type { MetricFamily } from './types';
@@ -27,7 +34,7 @@ export interface CollectorStats {
 }
 
 export interface CollectorOptions {
-  /** Where warnings go (each problem of each file once). Default: console.warn. */
+  /** Where warnings go (each problem of each file once). Default: the package's logger. */
   warn?: (message: string) => void;
 }
 
@@ -84,7 +91,7 @@ export class DirectoryCollector {
     readonly dir: string,
     options: CollectorOptions = {},
   ) {
-    this.warn = options.warn ?? ((message) => console.warn(message));
+    this.warn = options.warn ?? ((message) => logger().warn(message));
   }
 
   collect(): MetricFamily[] {
@@ -104,7 +111,7 @@ export class DirectoryCollector {
       if (attempt === SCRAPE_ATTEMPTS) {
         this.warnOnce(
           UNSETTLED_KEY,
-          `pm2-prom-multiproc: ${this.dir} changed during ${SCRAPE_ATTEMPTS} scrapes in a row ` +
+          `${this.dir} changed during ${SCRAPE_ATTEMPTS} scrapes in a row ` +
             '(files moved by a compaction or a cleaner): this scrape may count a dead process twice or not at all',
         );
         break;
@@ -171,7 +178,7 @@ export class DirectoryCollector {
       entries = fs.readdirSync(this.dir);
       this.clearWarning('');
     } catch (error) {
-      this.warnOnce('', `pm2-prom-multiproc: cannot list metrics directory ${this.dir}: ${(error as Error).message}`);
+      this.warnOnce('', `cannot list metrics directory ${this.dir}: ${(error as Error).message}`);
       entries = [];
     }
     const names = withoutAbsorbedClaims(this.dir, entries.filter((name) => name.endsWith('.db')).sort());
@@ -198,7 +205,7 @@ export class DirectoryCollector {
       if (name === undefined) {
         this.warnOnce(
           fileName,
-          `pm2-prom-multiproc: skipping ${filePath}: its name is not TYPE_PID.db ` +
+          `skipping ${filePath}: its name is not TYPE_PID.db ` +
             '(counter, histogram, summary or gauge_MODE with a known gauge mode)',
         );
         return 'corrupt';
@@ -219,10 +226,10 @@ export class DirectoryCollector {
     if (result.status === 'missing') {
       this.files.delete(fileName);
       // markProcessDead removes live gauges at any time; any other file moving is a compaction's.
-      return file.name.type === 'gauge' && file.name.mode?.startsWith('live') === true ? 'missing' : 'vanished';
+      return file.name.mode !== undefined && GAUGE_MODE_TRAITS[file.name.mode].live ? 'missing' : 'vanished';
     }
     if (result.status === 'unreadable') {
-      this.warnOnce(fileName, `pm2-prom-multiproc: skipping ${filePath}: it ${result.problem}`);
+      this.warnOnce(fileName, `skipping ${filePath}: it ${result.problem}`);
       return 'corrupt';
     }
 
@@ -257,7 +264,7 @@ export class DirectoryCollector {
       this.clearWarning(fileName);
       return 'read';
     }
-    this.warnOnce(fileName, `pm2-prom-multiproc: ${filePath}: ${problem} (its other entries are merged)`);
+    this.warnOnce(fileName, `${filePath}: ${problem} (its other entries are merged)`);
     return 'partly';
   }
 

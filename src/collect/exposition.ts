@@ -4,8 +4,11 @@
 
 import type { MetricFamily, Sample } from './types';
 
-export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type TextContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+/** The Content-Type of each rendering, the one place that spells them. */
+export const TEXT_CONTENT_TYPE: TextContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 const renderedLabels = new WeakMap<object, string>();
 

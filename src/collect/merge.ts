@@ -2,9 +2,9 @@
 // (counters and summaries summed, gauges by mode, histogram buckets summed then made cumulative).
 // Keys are resolved once to a series index; a scrape then only folds numbers into typed arrays.
 
-import { decodeKey, floatToGoString } from '../store/format';
-import type { DecodedKey, FileType, GaugeMode } from '../store/format';
-import type { MetricFamily, MetricType, Sample } from './types';
+import { DEFAULT_GAUGE_MODE, LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, decodeKey, floatToGoString, reductionOf } from '../store';
+import type { DecodedKey, FileType, GaugeMode, Reduction } from '../store';
+import type { MetricFamily, Sample } from './types';
 
 /** Where entries come from: what the file's name says. */
 export interface EntrySource {
@@ -17,35 +17,23 @@ export interface EntrySource {
 /** The series index of an entry's key, or a problem saying why the entry is skipped. */
 export type EntryResolver = (key: string) => number | string;
 
+// Reductions as numbers, for the typed array the scrape loop switches on.
 const SUM = 0;
 const MIN = 1;
 const MAX = 2;
 const MOST_RECENT = 3;
-/** `all`/`liveall`: one series per pid, so the only value a series gets is its file's. */
-const LAST = 4;
-
-function reductionOf(type: FileType, mode: GaugeMode | undefined): number {
-  if (type !== 'gauge') return SUM;
-  switch (mode) {
-    case 'min':
-    case 'livemin':
-      return MIN;
-    case 'max':
-    case 'livemax':
-      return MAX;
-    case 'sum':
-    case 'livesum':
-      return SUM;
-    case 'mostrecent':
-    case 'livemostrecent':
-      return MOST_RECENT;
-    default:
-      return LAST;
-  }
-}
+/** One series per process, so the only value a series gets is its own file's. */
+const PER_PROCESS = 4;
+const REDUCTION_CODES: Readonly<Record<Reduction, number>> = {
+  sum: SUM,
+  min: MIN,
+  max: MAX,
+  'most-recent': MOST_RECENT,
+  'per-process': PER_PROCESS,
+};
 
 function describe(type: FileType, mode: GaugeMode | undefined): string {
-  return type === 'gauge' ? `gauge (mode ${mode ?? 'all'})` : type;
+  return type === 'gauge' ? `gauge (mode ${mode ?? DEFAULT_GAUGE_MODE})` : type;
 }
 
 /** The sample names a family of each type may hold in a file: its name plus one of these. */
@@ -61,9 +49,6 @@ export function exposedNames(name: string, type: FileType): string[] {
   return [...new Set([name, ...SAMPLE_SUFFIXES[type].map((suffix) => `${name}${suffix}`)])];
 }
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 /** A key taken apart and checked (names, label names), or why it cannot be exposed. */
 export function checkedKey(key: string): DecodedKey | string {
   let decoded: DecodedKey;
@@ -72,12 +57,12 @@ export function checkedKey(key: string): DecodedKey | string {
   } catch (error) {
     return `key ${abbreviate(key)} is not a valid key (${(error as Error).message})`;
   }
-  if (!METRIC_NAME.test(decoded.metricName)) return `metric name ${JSON.stringify(decoded.metricName)} is invalid`;
-  if (!METRIC_NAME.test(decoded.sampleName)) {
+  if (!METRIC_NAME_PATTERN.test(decoded.metricName)) return `metric name ${JSON.stringify(decoded.metricName)} is invalid`;
+  if (!METRIC_NAME_PATTERN.test(decoded.sampleName)) {
     return `metric "${decoded.metricName}": sample name ${JSON.stringify(decoded.sampleName)} is invalid`;
   }
   for (const name of Object.keys(decoded.labels)) {
-    if (!LABEL_NAME.test(name)) return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is invalid`;
+    if (!LABEL_NAME_PATTERN.test(name)) return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is invalid`;
   }
   return decoded;
 }
@@ -152,8 +137,8 @@ export class SampleMerger {
    * (all counter files do; `all`/`liveall` gauge files only with their own owner).
    */
   resolverFor(source: EntrySource): EntryResolver {
-    const perPid = source.type === 'gauge' && reductionOf(source.type, source.mode) === LAST;
-    const sourceKey = perPid ? `gauge_${source.mode ?? 'all'}_${source.owner}` : `${source.type}_${source.mode ?? ''}`;
+    const perPid = reductionOf(source.type, source.mode) === 'per-process';
+    const sourceKey = perPid ? `gauge_${source.mode ?? DEFAULT_GAUGE_MODE}_${source.owner}` : `${source.type}_${source.mode ?? ''}`;
     let resolver = this.resolvers.get(sourceKey);
     if (resolver === undefined) {
       const resolved = new Map<string, number | string>();
@@ -233,8 +218,8 @@ export class SampleMerger {
         name: decoded.metricName,
         help: decoded.help,
         type: source.type,
-        mode: source.type === 'gauge' ? (source.mode ?? 'all') : undefined,
-        reduction: reductionOf(source.type, source.mode),
+        mode: source.type === 'gauge' ? (source.mode ?? DEFAULT_GAUGE_MODE) : undefined,
+        reduction: REDUCTION_CODES[reductionOf(source.type, source.mode)],
         groups: [],
         groupsSorted: true,
         groupsByLabels: new Map(),
@@ -244,7 +229,7 @@ export class SampleMerger {
       this.familyOrder = undefined;
       return family;
     }
-    const mode = source.type === 'gauge' ? (source.mode ?? 'all') : undefined;
+    const mode = source.type === 'gauge' ? (source.mode ?? DEFAULT_GAUGE_MODE) : undefined;
     if (existing.type !== source.type || existing.mode !== mode) {
       return (
         `metric "${existing.name}" is a ${describe(existing.type, existing.mode)} in other files ` +
@@ -330,7 +315,7 @@ export class SampleMerger {
           }
           break;
         }
-        default:
+        default: // PER_PROCESS
           values[series] = value;
           seen[series] = 1;
       }
@@ -359,7 +344,7 @@ export class SampleMerger {
       }
       const samples: Sample[] = [];
       for (const group of family.groups) this.emitGroup(family, group, samples);
-      if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type as MetricType, samples });
+      if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type, samples });
     }
     return result;
   }

@@ -1,6 +1,7 @@
 // The merged view of a metrics directory, as the collector hands it to renderers and callers.
+import type { MetricType } from '../store';
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
+export type { MetricType };
 
 export interface Sample {
   name: string;

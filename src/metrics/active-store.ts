@@ -1,6 +1,6 @@
 // Chooses where new metrics write: the directory named by PROMETHEUS_MULTIPROC_DIR (multiprocess
 // mode), or private in-memory files (plain in-process metrics, like prom-client) when it is unset.
-import { ProcessStore, checkDirectory, defaultBackend } from '../store/mmap-file';
+import { ProcessStore, checkDirectory, defaultBackend } from '../store';
 
 /** `undefined`: memory mode. Not decided until the first metric is created (or useStore). */
 let current: { store: ProcessStore | undefined } | undefined;

@@ -1,6 +1,7 @@
 // Runs the `collect` callbacks of multiprocess metrics every few seconds. The scrape reads the
 // files from another process, so a callback that only ran at scrape time (prom-client's way) would
 // never run; Python silently ignores them. An unref'd timer never keeps the process alive.
+import { logger } from '../logger';
 
 /** Anything with a collect callback to run. */
 export interface Collectable {
@@ -25,7 +26,7 @@ async function runOne(metric: Collectable): Promise<void> {
   } catch (error) {
     if (failed.has(metric)) return;
     failed.add(metric);
-    process.emitWarning(`${metric.description}: collect callback failed: ${(error as Error).message}`, 'MetricCollectWarning');
+    logger().warn(`${metric.description}: collect callback failed: ${(error as Error).message}`);
   }
 }
 

@@ -1,7 +1,8 @@
 // Counter: prom-client's API over one entry per child in counter_OWNER.db.
-import type { MetricFile } from '../store/mmap-file';
+import type { MetricFile } from '../store';
 import { Metric, singleValues } from './metric';
-import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
+import type { LabelValues, MetricValue } from './metric-values';
 import { checkIncrement } from './validation';
 
 export interface CounterConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -35,7 +36,7 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
 
   constructor(config: CounterConfiguration<T>) {
     super('Counter', config, []);
-    this.open('counter');
+    this.finishConstruction('counter');
   }
 
   protected newChild(labels: Readonly<Record<string, string>>): CounterChild {

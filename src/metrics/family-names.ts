@@ -1,7 +1,6 @@
 // One family name, one type, per metrics directory: the merge groups samples by family name, so
 // a counter `jobs_total` and a gauge `jobs` in one directory would be merged into nonsense.
-import type { MetricType } from '../collect/types';
-import type { ProcessStore } from '../store/mmap-file';
+import type { ProcessStore } from '../store';
 
 /** Family name -> metric type (with a gauge's mode), per directory store. */
 const familyTypes = new WeakMap<ProcessStore, Map<string, string>>();
@@ -22,13 +21,4 @@ export function claimFamilyName(store: ProcessStore, family: string, type: strin
     throw new Error(`${describe}: the name "${family}" is already used by a ${existing} in ${store.dir}`);
   }
   types.set(family, type);
-}
-
-/**
- * The family name of a metric: its name, but a counter's without `_total`. Python keys a counter
- * by that family and its sample by the name with `_total`; the sample keeps prom-client's exposed
- * name, which is the name as given.
- */
-export function familyNameOf(name: string, type: MetricType): string {
-  return type === 'counter' && name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
 }

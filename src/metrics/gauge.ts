@@ -1,10 +1,10 @@
 // Gauge: prom-client's API over one entry per child in gauge_MODE_OWNER.db; the multiprocess
 // mode (Python's multiprocess_mode) says how the collector merges the processes' values.
-import { GAUGE_MODES } from '../store/format';
-import type { GaugeMode } from '../store/format';
-import type { MetricFile } from '../store/mmap-file';
+import { DEFAULT_GAUGE_MODE, GAUGE_MODES, GAUGE_MODE_TRAITS, isGaugeMode } from '../store';
+import type { GaugeMode, MetricFile } from '../store';
 import { Metric, singleValues, startTimer } from './metric';
-import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
+import type { LabelValues, MetricValue } from './metric-values';
 import { checkFinite, describeMetric } from './validation';
 
 export interface GaugeConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -71,11 +71,11 @@ export class GaugeChild<T extends string = string> implements MetricChild {
 }
 
 function checkMode(name: string, mode: unknown): GaugeMode {
-  if (mode === undefined) return 'all';
-  if (!GAUGE_MODES.includes(mode as GaugeMode)) {
+  if (mode === undefined) return DEFAULT_GAUGE_MODE;
+  if (!isGaugeMode(mode)) {
     throw new Error(`${describeMetric('Gauge', name)}: invalid multiprocessMode ${JSON.stringify(mode)} (one of ${GAUGE_MODES.join(', ')})`);
   }
-  return mode as GaugeMode;
+  return mode;
 }
 
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
@@ -85,14 +85,14 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
   constructor(config: GaugeConfiguration<T>) {
     const mode = checkMode(String(config?.name), config?.multiprocessMode);
     // The collector adds a `pid` label in these modes; a user label of that name would clash.
-    super('Gauge', config, mode === 'all' || mode === 'liveall' ? ['pid'] : []);
+    super('Gauge', config, GAUGE_MODE_TRAITS[mode].reduction === 'per-process' ? ['pid'] : []);
     this.multiprocessMode = mode;
-    this.open('gauge', mode);
+    this.finishConstruction('gauge', mode);
   }
 
   protected newChild(labels: Readonly<Record<string, string>>): GaugeChild<T> {
     const [slot] = this.slotsOf([this.keyOf(this.name, labels)]);
-    return new GaugeChild(this, labels, this.file, slot, this.multiprocessMode.endsWith('mostrecent'));
+    return new GaugeChild(this, labels, this.file, slot, GAUGE_MODE_TRAITS[this.multiprocessMode].timestamped);
   }
 
   /** set(5), set({ queue: 'a' }, 5). */

@@ -1,10 +1,11 @@
 // Histogram: prom-client's API over Python's entries in histogram_OWNER.db: per child `_sum`,
 // then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling).
-import { floatToGoString } from '../store/format';
-import type { MetricFile } from '../store/mmap-file';
+import { floatToGoString } from '../store';
+import type { MetricFile } from '../store';
 import { startTimer } from './metric';
 import { ObservedMetric } from './observed-metric';
-import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
+import type { LabelValues, MetricValue } from './metric-values';
 import { checkFinite, describeMetric } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -97,7 +98,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     this.bounds = bounds;
     this.upperBounds = Object.freeze([...bounds]);
     this.boundLabels = this.upperBounds.map(floatToGoString);
-    this.open('histogram');
+    this.finishConstruction('histogram');
   }
 
   protected newChild(labels: Readonly<Record<string, string>>): HistogramChild<T> {

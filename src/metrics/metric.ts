@@ -1,20 +1,16 @@
 // What every metric type shares: options as prom-client takes them, label validation, the cache
 // of children by label values (each child keeps its slot numbers), registration and remove/reset.
 import { Buffer } from 'node:buffer';
-import type { MetricType } from '../collect/types';
-import { MAX_KEY_BYTES, encodeKey } from '../store/format';
-import type { FileType, GaugeMode } from '../store/format';
-import type { MetricFile, ProcessStore } from '../store/mmap-file';
+import { MAX_KEY_BYTES, encodeKey, familyNameOf } from '../store';
+import type { FileType, GaugeMode, MetricFile, MetricType, ProcessStore } from '../store';
 import { storeForNewMetric } from './active-store';
 import { scheduleCollect } from './collect-timer';
-import { claimFamilyName, familyNameOf } from './family-names';
+import { claimFamilyName } from './family-names';
+import type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
 import { globalRegistry } from './registry';
 import type { Registry, RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
 
-export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
-export type LabelValue = string | number;
-export type LabelValues<T extends string> = Partial<Record<T, LabelValue>>;
 export type CollectFunction<M> = (this: M) => void | Promise<void>;
 
 export interface MetricConfiguration<T extends string> {
@@ -33,24 +29,6 @@ export interface MetricConfiguration<T extends string> {
   collect?: CollectFunction<never>;
   /** Exemplars have no place in the file format: `true` throws. */
   enableExemplars?: boolean;
-}
-
-/** One sample as get() returns it, prom-client's shape. */
-export interface MetricValue<T extends string> {
-  value: number;
-  labels: LabelValues<T> & Record<string, LabelValue>;
-  metricName?: string;
-  /** Present (and empty: exemplars are not supported) on histogram values, as in prom-client. */
-  exemplar?: null;
-}
-
-/** What get() returns, prom-client's MetricObjectWithValues shape. */
-export interface MetricObjectWithValues<V> {
-  name: string;
-  help: string;
-  type: MetricType;
-  values: V[];
-  aggregator: Aggregator;
 }
 
 /** Children sit in nested maps, one level per label, keyed by label value text. */
@@ -144,9 +122,10 @@ export abstract class Metric<T extends string, C extends MetricChild> {
 
   /**
    * Second half of construction, run by each subclass once its own fields are set: claims the
-   * name, opens the file, creates the unlabelled child's entries, then joins the registries.
+   * name, opens the file, creates the unlabelled child's entries, joins the registries and, in
+   * multiprocess mode, schedules the collect callback.
    */
-  protected open(fileType: FileType, mode?: GaugeMode): void {
+  protected finishConstruction(fileType: FileType, mode?: GaugeMode): void {
     const kind = mode === undefined ? this.type : `${this.type} in mode ${mode}`;
     claimFamilyName(this.store, this.familyName(), kind, this.description);
     this.file = this.store.file(fileType, mode);

@@ -1,7 +1,8 @@
 // What histograms and summaries share: observe() with or without labels, and the timer that
 // observes the seconds elapsed.
 import { Metric, startTimer } from './metric';
-import type { LabelValues, MetricChild } from './metric';
+import type { MetricChild } from './metric';
+import type { LabelValues } from './metric-values';
 import { checkFinite } from './validation';
 
 /** A child that takes observations (a histogram's or a summary's). */

@@ -1,19 +1,23 @@
 // prom-client's Registry over this library's metrics (and, in memory mode, prom-client's default
 // metric objects). In memory mode metrics() renders this process's values from each metric's get();
 // in multiprocess mode it renders the merged directory through the collector.
-import { DirectoryCollector, renderOpenMetrics, renderText } from '../collect';
-import type { MetricFamily, MetricType, Sample } from '../collect';
+import {
+  DirectoryCollector,
+  LabelExtension,
+  OPENMETRICS_CONTENT_TYPE,
+  TEXT_CONTENT_TYPE,
+  renderOpenMetrics,
+  renderText,
+} from '../collect';
+import type { MetricFamily, MetricType, OpenMetricsContentType, Sample, TextContentType } from '../collect';
+import { familyNameOf } from '../store';
 import { activeStore } from './active-store';
-import { familyNameOf } from './family-names';
-import type { Metric, MetricChild, MetricObjectWithValues, MetricValue } from './metric';
+import type { MetricObjectWithValues, MetricValue } from './metric-values';
 import { describeMetric } from './validation';
 
-export type PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
-export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type PrometheusContentType = TextContentType;
+export type { OpenMetricsContentType };
 export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
-
-/** Any metric of this library. */
-export type AnyMetric = Metric<string, MetricChild>;
 
 /**
  * What a registry holds: any metric of this library, or in memory mode one of prom-client's own
@@ -61,11 +65,13 @@ export interface RegistryOptions {
 }
 
 export class Registry<ContentType extends RegistryContentType = PrometheusContentType> {
-  static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
-  static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+  static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = TEXT_CONTENT_TYPE;
+  static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = OPENMETRICS_CONTENT_TYPE;
 
   private metricsByName = new Map<string, RegisteredMetric>();
   private defaultLabels: Record<string, string> = {};
+  /** Adds the default labels in metrics(); made again when they change. */
+  private defaultLabelling: LabelExtension | undefined;
   private content: ContentType;
   /** One warm collector per directory: it keeps keys between scrapes. */
   private readonly collectors = new Map<string, DirectoryCollector>();
@@ -130,6 +136,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   clear(): void {
     this.metricsByName = new Map();
     this.defaultLabels = {};
+    this.defaultLabelling = undefined;
   }
 
   /** reset() on every metric: this process's entries go to zero. */
@@ -140,6 +147,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   /** Labels added to every sample that lacks them, in metrics() and getMetricsAsJSON(). */
   setDefaultLabels(labels: Record<string, string | number>): void {
     this.defaultLabels = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
+    this.defaultLabelling = Object.keys(this.defaultLabels).length === 0 ? undefined : new LabelExtension(this.defaultLabels, 'fill');
   }
 
   /** get() of every metric: the values of this process (in either mode). */
@@ -193,22 +201,19 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   }
 
   private render(families: MetricFamily[]): string {
-    const defaults = Object.entries(this.defaultLabels);
-    const labelled =
-      defaults.length === 0
-        ? families
-        : families.map((family) => ({
-            ...family,
-            samples: family.samples.map((sample) => ({ ...sample, labels: { ...Object.fromEntries(defaults), ...sample.labels } })),
-          }));
+    const labelled = this.defaultLabelling === undefined ? families : this.defaultLabelling.families(families);
     return this.content === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled);
   }
 
   /** A registry holding the metrics of all given registries (same content type required). */
   static merge(registries: Registry<RegistryContentType>[]): Registry<RegistryContentType> {
     const contentType = registries[0].contentType;
-    if (registries.some((registry) => registry.contentType !== contentType)) {
-      throw new Error('Registers can only be merged if they have the same content type');
+    const other = registries.findIndex((registry) => registry.contentType !== contentType);
+    if (other >= 0) {
+      throw new Error(
+        `Registry.merge: registry ${other} has content type "${registries[other].contentType}" but registry 0 has ` +
+          `"${contentType}"; give them one content type (setContentType) before merging them`,
+      );
     }
     const merged = new Registry<RegistryContentType>(contentType);
     for (const registry of registries) for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
@@ -220,5 +225,5 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
 export const globalRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE, { wholeDirectory: true });
 
 /** Content types, as prom-client exports them. */
-export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
-export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
+export const prometheusContentType: PrometheusContentType = TEXT_CONTENT_TYPE;
+export const openMetricsContentType: OpenMetricsContentType = OPENMETRICS_CONTENT_TYPE;

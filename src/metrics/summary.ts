@@ -3,10 +3,11 @@
 // exposition has `_count` and `_sum` only; in memory mode quantiles come from prom-client's own
 // sliding-window t-digest, as prom-client computes them.
 import TimeWindowQuantiles from 'prom-client/lib/timeWindowQuantiles';
-import type { MetricFile } from '../store/mmap-file';
+import type { MetricFile } from '../store';
 import { startTimer } from './metric';
 import { ObservedMetric } from './observed-metric';
-import type { CollectFunction, LabelValues, MetricChild, MetricConfiguration, MetricValue } from './metric';
+import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
+import type { LabelValues, MetricValue } from './metric-values';
 import { checkFinite, describeMetric } from './validation';
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -127,7 +128,7 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
     this.quantileOptions = quantileOptions;
     this.percentiles = quantileOptions.percentiles;
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
-    this.open('summary');
+    this.finishConstruction('summary');
   }
 
   /** Whether quantiles are computed: in memory mode only (they cannot be merged from files). */

@@ -1,9 +1,6 @@
 // Checks shared by every metric type. Every error names the metric and the problem, and is thrown
 // before anything is written to a file.
-
-/** Prometheus metric and label name rules (https://prometheus.io/docs/concepts/data_model/). */
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+import { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, isReservedLabelName } from '../store';
 
 /** What an error message calls a metric: `Counter "http_requests_total"`. */
 export function describeMetric(kind: string, name: string): string {
@@ -14,8 +11,8 @@ export function checkMetricName(kind: string, name: unknown): string {
   if (typeof name !== 'string' || name === '') {
     throw new TypeError(`${kind}: option "name" is missing (a metric needs a name and a help text)`);
   }
-  if (!METRIC_NAME.test(name)) {
-    throw new Error(`${describeMetric(kind, name)}: invalid metric name (must match ${METRIC_NAME.source})`);
+  if (!METRIC_NAME_PATTERN.test(name)) {
+    throw new Error(`${describeMetric(kind, name)}: invalid metric name (must match ${METRIC_NAME_PATTERN.source})`);
   }
   return name;
 }
@@ -40,10 +37,10 @@ export function checkLabelNames(
   }
   const seen = new Set<string>();
   for (const label of labelNames as unknown[]) {
-    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
-      throw new Error(`${describeMetric(kind, name)}: invalid label name ${JSON.stringify(label)} (must match ${LABEL_NAME.source})`);
+    if (typeof label !== 'string' || !LABEL_NAME_PATTERN.test(label)) {
+      throw new Error(`${describeMetric(kind, name)}: invalid label name ${JSON.stringify(label)} (must match ${LABEL_NAME_PATTERN.source})`);
     }
-    if (label.startsWith('__')) {
+    if (isReservedLabelName(label)) {
       throw new Error(`${describeMetric(kind, name)}: label name "${label}" is reserved (names starting with "__" belong to Prometheus)`);
     }
     if (reserved.includes(label)) {
@@ -84,5 +81,5 @@ export function checkIncrement(metric: string, value: number | undefined): numbe
 
 /** prom-client's validateMetricName: whether `name` is a valid Prometheus metric name. */
 export function validateMetricName(name: string): boolean {
-  return METRIC_NAME.test(name);
+  return METRIC_NAME_PATTERN.test(name);
 }

@@ -1,7 +1,7 @@
 // The gauge mode of each of prom-client's default metrics (collectDefaultMetrics), so that a
 // worker's memory, heap, handles and event-loop lag show per pid and vanish when it dies.
 
-import type { GaugeMode } from '../store/format';
+import type { GaugeMode } from '../store';
 
 /**
  * Every gauge prom-client 11-15 creates in collectDefaultMetrics(). All describe the state of one
@@ -41,7 +41,7 @@ const DEFAULT_GAUGES: readonly string[] = [
   'nodejs_version_info',
 ];
 
-const DEFAULT_GAUGE_MODE: GaugeMode = 'liveall';
+const DEFAULT_METRICS_MODE: GaugeMode = 'liveall';
 
 /**
  * The mode for a default gauge, or undefined for any other name. collectDefaultMetrics({prefix})
@@ -49,7 +49,7 @@ const DEFAULT_GAUGE_MODE: GaugeMode = 'liveall';
  */
 export function defaultMetricGaugeMode(name: string): GaugeMode | undefined {
   for (const defaultName of DEFAULT_GAUGES) {
-    if (name.endsWith(defaultName)) return DEFAULT_GAUGE_MODE;
+    if (name.endsWith(defaultName)) return DEFAULT_METRICS_MODE;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Copies the series of one prom-client metric into the store. Keys and slots are made once per
 // series; after that a pass reads each series' values and writes only those that changed.
 
-import type { MetricFile } from '../store/mmap-file';
+import type { MetricFile } from '../store';
 import type { LabelValues, MetricLike } from './registry-shape';
 import { seriesMap } from './registry-shape';
 import type { SeriesLayout } from './series-layouts';

@@ -1,12 +1,12 @@
 // The `--require pm2-prom-multiproc/register` preload: mirrors the app's own prom-client global
 // registry into this process's files, with no change to the app's metric code.
 
-import { GAUGE_MODES } from '../store/format';
-import type { GaugeMode } from '../store/format';
+import { DEFAULT_GAUGE_MODE, GAUGE_MODES, isGaugeMode } from '../store';
+import type { GaugeMode } from '../store';
 import { AppPromClient } from './app-prom-client';
-import { processStore } from './process-store';
+import { multiprocessStore } from './multiprocess-store';
 import { RegistryMirror } from './registry-mirror';
-import { DEFAULT_INTERVAL_MS, emitWarning, gaugeModeResolver, startMirror } from './start-mirror';
+import { DEFAULT_INTERVAL_MS, gaugeModeResolver, startMirror, warn } from './start-mirror';
 import type { MirrorHandle } from './start-mirror';
 
 /** Milliseconds between passes (default 1000). */
@@ -21,16 +21,16 @@ export const GAUGE_MODES_ENV = 'PROMETHEUS_MIRROR_GAUGE_MODES';
  */
 export function startPreload(env: NodeJS.ProcessEnv): MirrorHandle | undefined {
   try {
-    const app = new AppPromClient(emitWarning);
+    const app = new AppPromClient(warn);
     const mirror = new RegistryMirror(
       () => app.registries(),
-      processStore,
-      gaugeModeResolver(parseGaugeModes(env[GAUGE_MODES_ENV] ?? ''), 'all'),
-      emitWarning,
+      multiprocessStore,
+      gaugeModeResolver(parseGaugeModes(env[GAUGE_MODES_ENV] ?? ''), DEFAULT_GAUGE_MODE),
+      warn,
     );
     return startMirror(mirror, parseInterval(env[INTERVAL_ENV]));
   } catch (error) {
-    emitWarning(`pm2-prom-multiproc/register: mirroring is off: ${error instanceof Error ? error.message : String(error)}`);
+    warn(`pm2-prom-multiproc/register: mirroring is off: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
 }
@@ -39,7 +39,7 @@ function parseInterval(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_INTERVAL_MS;
   const interval = Number(text);
   if (Number.isFinite(interval) && interval > 0) return interval;
-  emitWarning(`${INTERVAL_ENV}="${text}" is not a positive number of milliseconds; using ${DEFAULT_INTERVAL_MS}`);
+  warn(`${INTERVAL_ENV}="${text}" is not a positive number of milliseconds; using ${DEFAULT_INTERVAL_MS}`);
   return DEFAULT_INTERVAL_MS;
 }
 
@@ -48,10 +48,10 @@ function parseGaugeModes(text: string): Record<string, GaugeMode> {
   for (const pair of text.split(',').map((part) => part.trim())) {
     if (pair === '') continue;
     const [name, mode] = pair.split('=').map((part) => part.trim());
-    if (name && GAUGE_MODES.includes(mode as GaugeMode)) {
-      modes[name] = mode as GaugeMode;
+    if (name && isGaugeMode(mode)) {
+      modes[name] = mode;
     } else {
-      emitWarning(`${GAUGE_MODES_ENV}: "${pair}" is not NAME=MODE with MODE one of ${GAUGE_MODES.join(', ')}; ignored`);
+      warn(`${GAUGE_MODES_ENV}: "${pair}" is not NAME=MODE with MODE one of ${GAUGE_MODES.join(', ')}; ignored`);
     }
   }
   return modes;

@@ -1,11 +1,12 @@
 // Mirrors prom-client registries into this process's file store: one pass refreshes the metrics
 // that compute their values (default metrics) and writes every series; nothing throws into the app.
 
-import type { GaugeMode } from '../store/format';
-import type { ProcessStore } from '../store/mmap-file';
+import type { GaugeMode, ProcessStore } from '../store';
 import { MetricMirror } from './metric-mirror';
-import { isMetricType, isObject, registryDefaultLabels } from './registry-shape';
-import type { LabelValues, MetricLike, MetricType, RegistryLike } from './registry-shape';
+import { isMetricType } from '../store';
+import type { MetricType } from '../store';
+import { isObject, registryDefaultLabels } from './registry-shape';
+import type { LabelValues, MetricLike, RegistryLike } from './registry-shape';
 import { counterLayout, gaugeLayout, histogramLayout, summaryLayout } from './series-layouts';
 import type { SeriesLayout } from './series-layouts';
 

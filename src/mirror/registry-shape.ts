@@ -47,14 +47,8 @@ export interface RegistryLike {
   readonly _defaultLabels?: unknown;
 }
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
-
 export function isRegistryLike(value: unknown): value is RegistryLike {
   return isObject(value) && typeof (value as { getMetricsAsArray?: unknown }).getMetricsAsArray === 'function';
-}
-
-export function isMetricType(value: unknown): value is MetricType {
-  return value === 'counter' || value === 'gauge' || value === 'histogram' || value === 'summary';
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,9 +4,8 @@
 
 import { Registry as PromClientRegistry, collectDefaultMetrics as collectPromClientDefaults } from 'prom-client';
 import type { DefaultMetricsCollectorConfiguration } from 'prom-client';
-import { activeStore } from '../metrics/active-store';
-import { globalRegistry } from '../metrics/registry';
-import type { Registry, RegistryContentType } from '../metrics/registry';
+import { activeStore, globalRegistry } from '../metrics';
+import type { Registry, RegistryContentType } from '../metrics';
 import { mirrorRegistry } from './start-mirror';
 import type { MirrorHandle, MirrorOptions } from './start-mirror';
 

@@ -1,8 +1,8 @@
 // How one series of each prom-client metric type becomes samples in the store, spelled exactly as
 // the worker library and Python write them (see DESIGN.md "The file store").
 
-import { encodeKey, floatToGoString } from '../store/format';
-import type { FileType, GaugeMode } from '../store/format';
+import { GAUGE_MODE_TRAITS, encodeKey, familyNameOf, floatToGoString } from '../store';
+import type { FileType, GaugeMode } from '../store';
 import { isHistogramEntry, isSummaryEntry, isValueEntry } from './registry-shape';
 import type { HistogramEntry, LabelValues, SummaryEntry, ValueEntry } from './registry-shape';
 
@@ -25,7 +25,7 @@ export interface SeriesLayout<Entry extends { labels: LabelValues }> {
 
 /** Counters hold this process's total; the merge sums the totals of all pids, dead ones too. */
 export function counterLayout(name: string, help: string): SeriesLayout<ValueEntry> {
-  const metricName = name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
+  const metricName = familyNameOf(name, 'counter');
   return {
     fileType: 'counter',
     gaugeMode: undefined,
@@ -38,16 +38,14 @@ export function counterLayout(name: string, help: string): SeriesLayout<ValueEnt
   };
 }
 
-const MODES_WITH_PID_LABEL: readonly GaugeMode[] = ['all', 'liveall'];
-const MODES_WITH_TIMESTAMP: readonly GaugeMode[] = ['mostrecent', 'livemostrecent'];
-
 export function gaugeLayout(name: string, help: string, mode: GaugeMode): SeriesLayout<ValueEntry> {
-  const addsPidLabel = MODES_WITH_PID_LABEL.includes(mode);
+  const traits = GAUGE_MODE_TRAITS[mode];
+  const addsPidLabel = traits.reduction === 'per-process';
   return {
     fileType: 'gauge',
     gaugeMode: mode,
     width: 1,
-    timestamped: MODES_WITH_TIMESTAMP.includes(mode),
+    timestamped: traits.timestamped,
     cumulative: false,
     isEntry: isValueEntry,
     keys(labels) {

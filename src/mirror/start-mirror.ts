@@ -1,12 +1,12 @@
 // The public way to mirror a registry: mirrorRegistry() runs passes on an unref'd timer and once
 // more at exit; the preload and collectDefaultMetrics() start their mirrors the same way.
 
-import { GAUGE_MODES } from '../store/format';
-import type { GaugeMode } from '../store/format';
-import type { ProcessStore } from '../store/mmap-file';
+import { logger } from '../logger';
+import { DEFAULT_GAUGE_MODE, GAUGE_MODES, isGaugeMode } from '../store';
+import type { GaugeMode, ProcessStore } from '../store';
 import { defaultMetricGaugeMode } from './default-metric-modes';
 import { flushOnExit } from './exit-flush';
-import { processStore } from './process-store';
+import { multiprocessStore } from './multiprocess-store';
 import { RegistryMirror } from './registry-mirror';
 import { isRegistryLike } from './registry-shape';
 import type { RegistryLike } from './registry-shape';
@@ -20,7 +20,7 @@ export interface MirrorOptions {
   defaultGaugeMode?: GaugeMode;
   /** Where to write. Default: this process's store in PROMETHEUS_MULTIPROC_DIR. */
   store?: ProcessStore;
-  /** Receives the one warning per metric that cannot be mirrored. Default: process.emitWarning. */
+  /** Receives the one warning per metric that cannot be mirrored. Default: the package's logger. */
   warn?: (message: string) => void;
 }
 
@@ -47,12 +47,12 @@ export function mirrorRegistry(registry: RegistryLike, options: MirrorOptions = 
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new RangeError(`mirrorRegistry: intervalMs must be a positive number of milliseconds (got ${intervalMs})`);
   }
-  const store = options.store ?? processStore();
+  const store = options.store ?? multiprocessStore();
   const mirror = new RegistryMirror(
     () => [registry],
     () => store,
-    gaugeModeResolver(options.gaugeModes ?? {}, options.defaultGaugeMode ?? 'all'),
-    options.warn ?? emitWarning,
+    gaugeModeResolver(options.gaugeModes ?? {}, options.defaultGaugeMode ?? DEFAULT_GAUGE_MODE),
+    options.warn ?? warn,
   );
   return startMirror(mirror, intervalMs);
 }
@@ -82,13 +82,14 @@ export function gaugeModeResolver(
   fallback: GaugeMode,
 ): (name: string) => GaugeMode {
   for (const [name, mode] of [...Object.entries(configured), ['(default)', fallback]]) {
-    if (!GAUGE_MODES.includes(mode as GaugeMode)) {
+    if (!isGaugeMode(mode)) {
       throw new RangeError(`Gauge mode "${mode}" for "${name}" is not one of ${GAUGE_MODES.join(', ')}`);
     }
   }
   return (name) => (Object.hasOwn(configured, name) ? configured[name] : undefined) ?? defaultMetricGaugeMode(name) ?? fallback;
 }
 
-export function emitWarning(message: string): void {
-  process.emitWarning(message, 'PromClientMirrorWarning');
+/** The mirror's warnings go to the package's logger (asked at each warning: it may be replaced). */
+export function warn(message: string): void {
+  logger().warn(message);
 }

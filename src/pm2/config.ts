@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBasicAuthSetting, parseHashedBasicAuthSetting, type BasicAuth } from '../server/basic-auth';
+import { parseBasicAuthSetting, parseHashedBasicAuthSetting, type BasicAuth } from '../server';
 
 export const MODULE_NAME = 'pm2-prom-multiproc';
 

@@ -1,7 +1,7 @@
 // Which directories to serve: the module's own directory plus every PROMETHEUS_MULTIPROC_DIR that
 // an app declares in its environment. Apps sharing a directory share one source.
-import type { DirectorySource } from '../server/directory-sources';
-import type { Logger } from '../server/logger';
+import type { DirectorySource } from '../host';
+import type { Logger } from '../logger';
 import type { Pm2Process } from './process-list';
 
 export class DirectoryDiscovery {

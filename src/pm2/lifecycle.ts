@@ -1,13 +1,11 @@
-// Follows PM2's processes: prepares every directory in use (safe clean), marks a pid dead when
-// PM2 reports its process ended, and reconciles periodically for the events that were missed
-// (module down or restarting, daemon reloaded). PM2 7's `exit` event carries no pid, so the pid
-// of each pm_id is remembered from the process list.
-import { DirectoryCompactor } from '../collect/compactor';
-import { prepareDirectory } from '../server/directory-care';
-import type { DirectorySource } from '../server/directory-sources';
-import type { Logger } from '../server/logger';
-import type { MetricsService } from '../server/metrics-service';
-import { singleFlight } from '../server/single-flight';
+// Follows PM2's processes and turns what happens to them into the housekeeper's calls: the
+// directories in use are kept (prepared once), a process that PM2 reports ended is marked dead,
+// and the housekeeper's periodic reconcile catches the events that were missed (module down or
+// restarting, daemon reloaded). PM2 7's `exit` event carries no pid, so the pid of each pm_id is
+// remembered from the process list.
+import type { DirectorySource, Housekeeper } from '../host';
+import type { Logger } from '../logger';
+import { singleFlight } from '../server';
 import { DirectoryDiscovery } from './discovery';
 import type { Pm2Client, ProcessEvent } from './pm2-client';
 import type { Pm2Process } from './process-list';
@@ -20,23 +18,17 @@ export class Pm2Lifecycle {
   readonly refresh: () => Promise<Pm2Process[]>;
   private readonly discovery: DirectoryDiscovery;
   private readonly pidByPmId = new Map<number, number>();
-  private readonly preparedDirs = new Set<string>();
-  private readonly lastDirProblem = new Map<string, string>();
   private servedSources: DirectorySource[] = [];
   private lastProcesses: Pm2Process[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private readonly compactor: DirectoryCompactor;
 
   constructor(
     private readonly client: Pm2Client,
-    private readonly service: MetricsService,
+    private readonly housekeeper: Housekeeper,
     defaultDir: string,
     private readonly log: Logger,
-    deadAllGauges: 'keep' | 'drop' = 'keep',
   ) {
     this.discovery = new DirectoryDiscovery(defaultDir, log);
     this.refresh = singleFlight(() => this.refreshNow());
-    this.compactor = new DirectoryCompactor(log, { deadAllGauges });
   }
 
   /**
@@ -61,40 +53,24 @@ export class Pm2Lifecycle {
     await this.client.connect();
     await this.refresh();
     // The first reconcile runs now: a worker that died while the module was down is marked here.
-    this.service.sweeper.reconcile(this.dirs());
-    // Dead workers' files are folded into archives after each reconcile, so they stay few.
-    this.compactor.compact(this.dirs());
+    this.housekeeper.reconcile();
     await this.client.onProcessEvent((event) => this.onProcessEvent(event));
-    this.timer = setInterval(() => {
-      this.reconcile().catch((error: unknown) => this.log.warn(`reconcile failed: ${(error as Error).message}`));
-    }, reconcileIntervalMs);
+    this.housekeeper.schedule(reconcileIntervalMs, () => this.refresh());
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.housekeeper.stop();
     this.client.disconnect();
-  }
-
-  async reconcile(): Promise<void> {
-    await this.refresh();
-    this.service.sweeper.reconcile(this.dirs());
-    this.compactor.compact(this.dirs());
-  }
-
-  private dirs(): string[] {
-    return this.servedSources.map((source) => source.dir);
   }
 
   private onProcessEvent(event: ProcessEvent): void {
     if (ENDING_EVENTS.has(event.event)) {
       const pid = event.pmId === undefined ? undefined : this.pidByPmId.get(event.pmId);
-      if (pid !== undefined) {
-        this.service.sweeper.markDead(pid, this.dirs(), `of ${event.name} (pm_id ${event.pmId}) ended (${event.event})`);
-      }
+      if (pid !== undefined) this.housekeeper.processEnded(pid, `of ${event.name} (pm_id ${event.pmId}) ended (${event.event})`);
       // A graceful reload starts the new process first and then stops the old one under a
-      // pm_id such as "_old_1", unknown to the list: a reconcile now (a readdir per directory)
+      // pm_id such as "_old_1", unknown to the list: a sweep now (a readdir per directory)
       // finds it.
-      this.service.sweeper.reconcile(this.dirs());
+      this.housekeeper.sweep();
     }
     // A process came or went: learn its new pid (and any new directory) now, not at the next tick.
     this.refresh().catch((error: unknown) => this.log.warn(`cannot list PM2 processes: ${(error as Error).message}`));
@@ -110,34 +86,10 @@ export class Pm2Lifecycle {
     for (const pmId of this.pidByPmId.keys()) {
       if (!known.has(pmId)) this.pidByPmId.delete(pmId);
     }
-    this.servedSources = this.discovery.sources(processes).filter((source) => this.prepared(source.dir));
+    const sources = this.discovery.sources(processes);
+    const kept = new Set(this.housekeeper.keep(sources.map((source) => source.dir)));
+    this.servedSources = sources.filter((source) => kept.has(source.dir));
     this.lastProcesses = processes;
     return processes;
-  }
-
-  // Each directory is prepared (created, or cleaned when stale) once; a directory that cannot be
-  // used is logged when its problem first appears or changes, and tried again on every refresh.
-  private prepared(dir: string): boolean {
-    if (this.preparedDirs.has(dir)) return true;
-    try {
-      const state = prepareDirectory(dir);
-      this.preparedDirs.add(dir);
-      this.lastDirProblem.delete(dir);
-      const outcomes = {
-        created: 'created',
-        empty: 'ready (empty)',
-        wiped: 'found stale (no owner alive): its files were removed',
-        kept: 'in use by live processes: kept, dead pids are marked',
-      };
-      this.log.info(`metrics directory ${dir} ${outcomes[state]}`);
-      return true;
-    } catch (error) {
-      const message = (error as Error).message;
-      if (this.lastDirProblem.get(dir) !== message) {
-        this.lastDirProblem.set(dir, message);
-        this.log.error(`${message}; this directory is not served until it is usable`);
-      }
-      return false;
-    }
   }
 }

@@ -3,9 +3,9 @@
 // would only make PM2 restart it in a loop); `pm2 set` restarts it with the new settings.
 import io from '@pm2/io';
 import type http from 'node:http';
-import { createMetricsHandler, listenOn, readTlsFiles, type TlsFiles } from '../server/endpoint';
-import { createLogger, type Logger } from '../server/logger';
-import { MetricsService } from '../server/metrics-service';
+import { Housekeeper, MetricsService } from '../host';
+import { createLogger, setLogger, type Logger } from '../logger';
+import { createMetricsHandler, listenOn, readTlsFiles, type TlsFiles } from '../server';
 import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from './config';
 import { Pm2Lifecycle } from './lifecycle';
 import { showHealthInMonit } from './monit';
@@ -44,6 +44,8 @@ async function listenUntilFree(
 
 async function main(): Promise<void> {
   const log = createLogger(MODULE_NAME);
+  // The module is one process: what the library parts report goes to its log as well.
+  setLogger(log);
   // Announces the module to PM2 (its metrics in `pm2 monit`, its widget in PM2 Plus).
   io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
   let config: ModuleConfig;
@@ -57,8 +59,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  const service = new MetricsService(log);
-  const lifecycle = new Pm2Lifecycle(new Pm2Client(), service, config.dir, log, config.deadAllGauges);
+  const housekeeper = new Housekeeper({ log, deadAllGauges: config.deadAllGauges });
+  const service = new MetricsService(log, housekeeper);
+  const lifecycle = new Pm2Lifecycle(new Pm2Client(), housekeeper, config.dir, log);
   await lifecycle.start(config.reconcileIntervalSeconds * 1000);
   showHealthInMonit(() => service.health());
 

@@ -1,6 +1,6 @@
 // The module's own health in `pm2 monit` (and PM2 Plus), through @pm2/io metrics.
 import io from '@pm2/io';
-import type { ServiceHealth } from '../server/metrics-service';
+import type { ServiceHealth } from '../host';
 
 export function showHealthInMonit(health: () => ServiceHealth): void {
   io.metric({ name: 'Scrape duration', unit: 'ms', value: () => Math.round(health().lastScrapeSeconds * 1e6) / 1e3 });

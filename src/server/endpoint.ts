@@ -5,8 +5,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { MetricFamily } from '../collect';
 import { basicAuthChecker, type BasicAuth } from './basic-auth';
-import { Exposition, contentTypeOf } from './exposition';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
+import { RenderedScrape, contentTypeOf } from './rendered-scrape';
 import { acceptsGzip, chooseFormat } from './negotiation';
 import { singleFlight } from './single-flight';
 
@@ -44,14 +44,14 @@ function sendPlain(response: http.ServerResponse, status: number, text: string, 
 
 export function createMetricsHandler(options: EndpointOptions): http.RequestListener {
   const isAuthorized = options.basicAuth ? basicAuthChecker(options.basicAuth) : async () => true;
-  const currentExposition = singleFlight(async () => new Exposition(await options.collect()));
+  const currentScrape = singleFlight(async () => new RenderedScrape(await options.collect()));
   const landing = landingPage(options.title, options.path);
 
   async function serveMetrics(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const format = chooseFormat(request.headers.accept);
-    const exposition = await currentExposition();
+    const scrape = await currentScrape();
     const gzip = acceptsGzip(request.headers['accept-encoding']);
-    const body = gzip ? await exposition.gzipped(format) : exposition.body(format);
+    const body = gzip ? await scrape.gzipped(format) : scrape.body(format);
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': contentTypeOf(format),
       'Content-Length': body.length,

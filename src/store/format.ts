@@ -1,6 +1,9 @@
 // The byte layout of a multiprocess .db file, shared with Python's prometheus_client >= 0.18.
 // This module is the only place that knows offsets, padding and how a key is spelled.
 
+import { ARCHIVE_GAUGE_MODES, DEFAULT_GAUGE_MODE, isGaugeMode } from './gauge-modes';
+import type { ArchiveGaugeMode, GaugeMode } from './gauge-modes';
+
 /** Bytes before the first entry: int32 `used`, then 4 bytes of padding. */
 export const HEADER_BYTES = 8;
 /** A new file's size; it doubles whenever an entry does not fit. */
@@ -237,21 +240,15 @@ export function floatToGoString(value: number): string {
 
 // ---- file names -------------------------------------------------------------------------------
 
-export const GAUGE_MODES = [
-  'all',
-  'liveall',
-  'sum',
-  'livesum',
-  'max',
-  'livemax',
-  'min',
-  'livemin',
-  'mostrecent',
-  'livemostrecent',
-] as const;
-export type GaugeMode = (typeof GAUGE_MODES)[number];
-export const FILE_TYPES = ['counter', 'gauge', 'histogram', 'summary'] as const;
-export type FileType = (typeof FILE_TYPES)[number];
+/** The four metric types; each has files of its own, named after it. */
+export const METRIC_TYPES = ['counter', 'gauge', 'histogram', 'summary'] as const;
+export type MetricType = (typeof METRIC_TYPES)[number];
+/** A file holds the samples of one metric type. */
+export type FileType = MetricType;
+
+export function isMetricType(type: unknown): type is MetricType {
+  return typeof type === 'string' && (METRIC_TYPES as readonly string[]).includes(type);
+}
 
 /** What a file's name says: its type, gauge mode and owner (`PID` or `PID-THREADID`). */
 export interface FileName {
@@ -269,7 +266,7 @@ export interface FileName {
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
 export function fileNameFor(type: FileType, owner: string, mode?: GaugeMode): string {
-  return type === 'gauge' ? `gauge_${mode ?? 'all'}_${owner}.db` : `${type}_${owner}.db`;
+  return type === 'gauge' ? `gauge_${mode ?? DEFAULT_GAUGE_MODE}_${owner}.db` : `${type}_${owner}.db`;
 }
 
 /** The owner string of this process or thread, as used in file names. */
@@ -286,8 +283,8 @@ export function parseFileName(name: string): FileName | undefined {
   const pid = Number(match[4]);
   if (!Number.isSafeInteger(pid)) return undefined;
   if (match[2] !== undefined) {
-    const mode = match[2] as GaugeMode;
-    if (!GAUGE_MODES.includes(mode)) return undefined;
+    const mode = match[2];
+    if (!isGaugeMode(mode)) return undefined;
     return { type: 'gauge', mode, owner: match[3], pid };
   }
   return { type: match[1] as FileType, owner: match[3], pid };
@@ -299,11 +296,6 @@ export function parseFileName(name: string): FileName | undefined {
 // from the first part, the gauge mode from the second and the pid label (which these modes drop)
 // from the third, so `gauge_sum_archive.db` and `gauge_sum_123.g4.i5678.db` read as gauge sum.
 
-/** Gauge modes whose values of dead processes fold into one per key (`all` keeps a pid each). */
-export const ARCHIVE_GAUGE_MODES = ['sum', 'min', 'max', 'mostrecent'] as const;
-export type ArchiveGaugeMode = (typeof ARCHIVE_GAUGE_MODES)[number];
-
-/** The owner part of an archive's name. */
 export const ARCHIVE_OWNER = 'archive';
 
 /** `counter_archive.db`, `gauge_sum_archive.db`: the one archive of a type (and gauge mode). */
@@ -319,8 +311,9 @@ export function claimFileName(source: FileName, generation: number, inode: numbe
   return fileNameFor(source.type, source.owner, source.mode).replace(/\.db$/, `.g${generation}.i${inode}.db`);
 }
 
-const COMPACTION_FILE_NAME =
-  /^(counter|histogram|summary|gauge_(sum|min|max|mostrecent))_(?:(archive)|((\d+)(?:-\d+)?)\.g(\d+)\.i\d+)\.db$/;
+const COMPACTION_FILE_NAME = new RegExp(
+  `^(counter|histogram|summary|gauge_(${ARCHIVE_GAUGE_MODES.join('|')}))_(?:(archive)|((\\d+)(?:-\\d+)?)\\.g(\\d+)\\.i\\d+)\\.db$`,
+);
 
 function parseCompactionFileName(name: string): FileName | undefined {
   const match = COMPACTION_FILE_NAME.exec(name);

@@ -31,7 +31,8 @@ export type ReadResult =
   /** Nothing of the file can be used; `problem` says why. */
   | { status: 'unreadable'; problem: string };
 
-const OPEN_FLAGS =
+/** How every reader of metric files opens them: never through a link, never blocking. */
+export const READ_ONLY_FLAGS =
   fs.constants.O_RDONLY |
   fs.constants.O_NOFOLLOW |
   // A FIFO named *.db would block a plain open forever; regular files ignore the flag.
@@ -62,7 +63,7 @@ export class MetricFileReader {
   read(): ReadResult {
     let fd: number;
     try {
-      fd = fs.openSync(this.path, OPEN_FLAGS);
+      fd = fs.openSync(this.path, READ_ONLY_FLAGS);
     } catch (error) {
       this.forget();
       const code = (error as NodeJS.ErrnoException).code;

@@ -3,13 +3,7 @@
 
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import {
-  DirectoryCollector,
-  OPENMETRICS_CONTENT_TYPE,
-  TEXT_CONTENT_TYPE,
-  renderOpenMetrics,
-  renderText,
-} from '../../src/collect';
+import { DirectoryCollector, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from '../../src/collect';
 import type { MetricFamily } from '../../src/collect';
 import { makeTempDir, removeDir, writeDbFile } from './support/files';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from './support/promtool';

@@ -4,7 +4,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DirectoryCollector, markProcessDead } from '../../src/collect';
+import { DirectoryCollector } from '../../src/collect';
+import { markProcessDead } from '../../src/store';
 import { MetricFileReader } from '../../src/store/reader';
 import { fileBytes, makeTempDir, removeDir, writeDbFile } from './support/files';
 import type { EntrySpec } from './support/files';

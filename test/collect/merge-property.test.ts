@@ -4,10 +4,12 @@
 
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { DirectoryCollector, markProcessDead } from '../../src/collect';
-import { GAUGE_MODES, encodeKey, floatToGoString } from '../../src/store/format';
-import type { GaugeMode } from '../../src/store/format';
-import { ProcessStore } from '../../src/store/mmap-file';
+import { DirectoryCollector } from '../../src/collect';
+import { markProcessDead } from '../../src/store';
+import { encodeKey, floatToGoString } from '../../src/store/format';
+import { GAUGE_MODES } from '../../src/store/gauge-modes';
+import type { GaugeMode } from '../../src/store/gauge-modes';
+import { ProcessStore } from '../../src/store';
 import { makeTempDir, removeDir } from './support/files';
 import { assertSameSamples, samplesOf } from './support/samples';
 import type { PlainSample } from './support/samples';

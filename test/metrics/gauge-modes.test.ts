@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Gauge, Registry, collectDirectory } from '../../src/index';
-import { GAUGE_MODES } from '../../src/store/format';
+import { GAUGE_MODES } from '../../src/store/gauge-modes';
 import { FILE_BACKENDS, makeMetricsDir, readDbEntries } from '../support/metrics-dir';
 import type { MetricsDir } from '../support/metrics-dir';
 

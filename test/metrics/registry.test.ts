@@ -2,18 +2,7 @@
 // whole directory; remove/reset and collect callbacks as they behave with files.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  Summary,
-  collectDirectory,
-  refreshCollected,
-  register,
-  renderOpenMetrics,
-  renderText,
-} from '../../src/index';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDirectory, refreshCollected, register, renderOpenMetrics, renderText, setLogger } from '../../src/index';
 import { COLLECT_INTERVAL_MS } from '../../src/metrics/collect-timer';
 import { FILE_BACKENDS, makeMetricsDir, readDbEntries } from '../support/metrics-dir';
 import type { MetricsDir } from '../support/metrics-dir';
@@ -141,8 +130,7 @@ describe('Registry', () => {
       it('reports a failing collect callback once as a warning, and keeps refreshing the others', async () => {
         target.actAs(9, backend);
         const warnings: string[] = [];
-        const onWarning = (warning: Error): void => void warnings.push(warning.message);
-        process.on('warning', onWarning);
+        setLogger({ info: () => undefined, warn: (message) => warnings.push(message), error: () => undefined });
         try {
           new Gauge({ name: 'broken', help: 'B.', registers: [], collect: () => Promise.reject(new Error('backend down')) });
           let runs = 0;
@@ -153,7 +141,7 @@ describe('Registry', () => {
           assert.deepEqual(warnings.filter((message) => message.includes('"broken"')), ['Gauge "broken": collect callback failed: backend down']);
           assert.equal(readDbEntries(path.join(target.dir, 'gauge_sum_9.db'))[0].value, 2);
         } finally {
-          process.off('warning', onWarning);
+          setLogger(undefined);
         }
       });
     });

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DirectoryCollector, markProcessDead } from '../../src/collect';
+import { DirectoryCollector } from '../../src/collect';
+import { markProcessDead } from '../../src/store';
 import type { MetricFamily, Sample } from '../../src/collect';
 import { createApp, installPackageImage } from './package-image';
 import { storeFileNames, tempDir } from './store-files';
@@ -167,7 +168,7 @@ describe('register preload (real processes)', function () {
         assert.ok(totals.every((total, i) => i === 0 || total >= totals[i - 1]), `totals went down: ${totals.join(' ')}`);
         assert.ok(totals[0] === 60, `the killed worker's 10 requests still count: ${totals[0]}`);
         assert.equal(valueOf(families, 'app_requests_total', { route: '/a' }), 30 + 3);
-        for (const worker of [...workers, restarted]) assert.doesNotMatch(worker.stderr(), /Warning/, worker.stderr());
+        for (const worker of [...workers, restarted]) assert.doesNotMatch(worker.stderr(), /^pm2-prom-multiproc: |Warning/m, worker.stderr());
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -236,7 +237,7 @@ describe('register preload (real processes)', function () {
       await collectUntil(dir, (f) => valueOf(f, 'app_in_flight') === 6 && samplesNamed(f, 'app_in_flight').length === 1);
       for (const worker of workers) {
         assert.match(worker.stderr(), /PROMETHEUS_MIRROR_GAUGE_MODES: "bogus" is not NAME=MODE/);
-        assert.equal(worker.stderr().match(/Warning/g)?.length, 1, worker.stderr());
+        assert.equal(worker.stderr().match(/^pm2-prom-multiproc: /gm)?.length, 1, worker.stderr());
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics as promClientDefaults } from 'prom-client';
 import { encodeKey } from '../../src/store/format';
-import { ProcessStore } from '../../src/store/mmap-file';
+import { ProcessStore } from '../../src/store';
 import { collectDefaultMetrics, mirrorRegistry } from '../../src/mirror';
 import type { MirrorHandle } from '../../src/mirror';
 import { readFileSamples } from '../support/file-samples';

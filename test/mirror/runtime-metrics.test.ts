@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as promClient from 'prom-client';
 import { Gauge, Registry, collectDefaultMetrics, mirrorRegistry, register } from '../../src/index';
 import { useStore } from '../../src/metrics/active-store';
-import { ProcessStore } from '../../src/store/mmap-file';
+import { ProcessStore } from '../../src/store';
 import { makeMetricsDir } from '../support/metrics-dir';
 import { labelsOf, parseTextExposition, promtoolComplaints } from '../reliability/support';
 import type { ParsedExposition } from '../reliability/support';

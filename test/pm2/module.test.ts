@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, freePort, httpGet, makeTempDir, sampleLines, sampleValue, sendRequests, waitFor } from '../server/support';
-import { isProcessAlive } from '../../src/server/directory-care';
+import { isProcessAlive } from '../../src/store';
 import { IsolatedPm2, type ListedProcess } from './support';
 
 const MODULE = 'pm2-prom-multiproc';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from '../../src/pm2/config';
 import { hashBasicAuthSetting, parseHashedBasicAuthSetting } from '../../src/server/basic-auth';
 import { createMetricsHandler, listenOn, readTlsFiles } from '../../src/server/endpoint';
-import type { Logger } from '../../src/server/logger';
-import { MetricsService } from '../../src/server/metrics-service';
+import type { Logger } from '../../src/logger';
+import { MetricsService } from '../../src/host';
 import { writeCounter } from '../server/support';
 import { basicAuthHeader, makeSelfSignedCertificate, makeTempDir, removeDir, request } from './support';
 

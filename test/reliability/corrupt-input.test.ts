@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DirectoryCollector, renderText } from '../../src/collect';
-import { DirectoriesCollector } from '../../src/server/directory-sources';
+import { ServedDirectories } from '../../src/host/served-directories';
 import { writeDbFile } from '../collect/support/files';
 import { envNumber, makeTempDir, promtoolComplaints, removeDir, startChild } from './support';
 
@@ -121,7 +121,7 @@ describe('reliability: corrupt input against the collector', function () {
       writeDbFile(path.join(other, 'gauge_all_2.db'), [{ metric: 'jobs_total', value: 5 }, { metric: 'level', value: 1 }]);
       const warnings: string[] = [];
       const log = { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
-      const families = new DirectoriesCollector(log).collect([
+      const families = new ServedDirectories(log).collect([
         { dir, app: 'a' },
         { dir: other, app: 'b' },
       ]);

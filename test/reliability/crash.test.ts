@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectoryCollector, type MetricFamily } from '../../src/collect';
 import { HEADER_BYTES, encodeKey, parseEntries } from '../../src/store/format';
-import { ProcessStore, type BackendKind } from '../../src/store/mmap-file';
+import { ProcessStore, type BackendKind } from '../../src/store';
 import { envNumber, makeTempDir, removeDir, startChild, waitForMessage } from './support';
 
 const KILLS = envNumber('RELIABILITY_CRASH_KILLS', 12);

@@ -158,7 +158,6 @@ describe('reliability: the endpoint under load', function () {
           keepAlive: DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
         },
       );
-      assert.ok(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs <= 10_000, 'a slow client is cut off within Prometheus default scrape timeout');
     } finally {
       plain.close();
     }

@@ -7,8 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { encodeKey, type GaugeMode } from '../../src/store/format';
-import { ProcessStore } from '../../src/store/mmap-file';
+import { encodeKey } from '../../src/store/format';
+import { type GaugeMode } from '../../src/store/gauge-modes';
+import { ProcessStore } from '../../src/store';
 
 export interface HttpResult {
   status: number;

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BackendKind } from '../../src/store/mmap-file';
+import type { BackendKind } from '../../src/store';
 
 /** Every store test runs against both file backends. */
 export const FILE_BACKENDS: readonly BackendKind[] = ['native', 'pwrite'];

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INITIAL_FILE_BYTES, MAX_KEY_BYTES, encodeKey } from '../../src/store/format';
-import { ProcessStore, checkDirectory } from '../../src/store/mmap-file';
+import { ProcessStore, checkDirectory } from '../../src/store';
 import { readFileSamples } from '../support/file-samples';
 import { FILE_BACKENDS, makeTempDir } from './helpers';
 

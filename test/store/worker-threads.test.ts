@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encodeKey } from '../../src/store/format';
-import { ProcessStore } from '../../src/store/mmap-file';
+import { ProcessStore } from '../../src/store';
 import { readFileSamples } from '../support/file-samples';
 import { FILE_BACKENDS, makeTempDir } from './helpers';
 

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { useStore } from '../../src/metrics/active-store';
-import { ProcessStore } from '../../src/store/mmap-file';
-import type { BackendKind } from '../../src/store/mmap-file';
+import { ProcessStore } from '../../src/store';
+import type { BackendKind } from '../../src/store';
 import { HEADER_BYTES, parseEntries } from '../../src/store/format';
 
 /** The file backends every multiprocess test runs against. */

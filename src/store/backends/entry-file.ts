@@ -1,7 +1,7 @@
 // The part of a MetricFile every backend shares: the key -> slot index, the append protocol and
 // growth. A backend only supplies the bytes (a mapping, a shadow of a file, or plain memory).
 
-import type { BackendKind, MetricFile } from '../mmap-file';
+import type { BackendKind, MetricFile } from './metric-file';
 import {
   HEADER_BYTES,
   MAX_FILE_BYTES,

@@ -4,16 +4,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
-import type { BackendKind, MetricFile } from '../mmap-file';
+import { logger } from '../../logger';
+import type { BackendKind, MetricFile } from './metric-file';
 import { MemoryFile } from './memory';
 import { NativeFile } from './native';
+import type { MmapAddon } from './native';
 import { PwriteFile } from './pwrite';
-
-/** What the addon in native/ exports. */
-export interface MmapAddon {
-  /** Maps bytes [0, length) of the open file `fd` read-write and shared; `path` is for errors. */
-  map(fd: number, length: number, path: string): ArrayBuffer;
-}
 
 export const BACKEND_ENV = 'PM2_PROM_MULTIPROC_BACKEND';
 // src/store/backends and dist/store/backends are both three levels below the package root.
@@ -41,7 +37,7 @@ function tryLoadAddon(): { addon: MmapAddon } | { error: Error } {
 }
 
 /**
- * 'native' when the addon loads, else 'pwrite' after ONE one-line warning on stderr.
+ * 'native' when the addon loads, else 'pwrite' after ONE warning (the package's logger).
  * PM2_PROM_MULTIPROC_BACKEND=native|pwrite forces a choice (native then fails loudly).
  */
 export function defaultBackend(): BackendKind {
@@ -60,7 +56,7 @@ export function defaultBackend(): BackendKind {
   } catch (error) {
     if (!fallbackWarned) {
       fallbackWarned = true;
-      process.stderr.write(`pm2-prom-multiproc: ${(error as Error).message}; using the slower pwrite backend\n`);
+      logger().warn(`${(error as Error).message}; using the slower pwrite backend`);
     }
     return 'pwrite';
   }
@@ -71,7 +67,7 @@ export function openWithBackend(backend: BackendKind, filePath: string, fileMode
   if (backend === 'memory') return MemoryFile.create();
   // The format is little-endian and the views over it use the CPU's byte order.
   if (os.endianness() !== 'LE') {
-    throw new Error(`pm2-prom-multiproc: multiprocess files need a little-endian CPU (this one is ${os.endianness()})`);
+    throw new Error(`multiprocess metric files need a little-endian CPU (this one is ${os.endianness()})`);
   }
   return backend === 'native' ? NativeFile.open(filePath, fileMode, loadMmapAddon()) : PwriteFile.open(filePath, fileMode);
 }

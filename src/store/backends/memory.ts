@@ -3,7 +3,7 @@
 
 import { INITIAL_FILE_BYTES } from '../format';
 import { EntryFile } from './entry-file';
-import type { BackendKind } from '../mmap-file';
+import type { BackendKind } from './metric-file';
 
 export class MemoryFile extends EntryFile {
   readonly backend: BackendKind = 'memory';

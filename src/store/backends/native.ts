@@ -2,10 +2,15 @@
 // float64 store into the page cache, with no syscall, seen by every process that maps or reads it.
 
 import * as fs from 'node:fs';
-import type { BackendKind } from '../mmap-file';
+import type { BackendKind } from './metric-file';
 import { EntryFile } from './entry-file';
 import { resizeMetricFile, withOpenedMetricFile } from './file-descriptor';
-import type { MmapAddon } from './loader';
+
+/** What the addon in native/ exports. */
+export interface MmapAddon {
+  /** Maps bytes [0, length) of the open file `fd` read-write and shared; `path` is for errors. */
+  map(fd: number, length: number, path: string): ArrayBuffer;
+}
 
 export class NativeFile extends EntryFile {
   readonly backend: BackendKind = 'native';

@@ -2,7 +2,7 @@
 // file (the memory backend) with every change written through at its offset with one pwrite.
 
 import * as fs from 'node:fs';
-import type { BackendKind } from '../mmap-file';
+import type { BackendKind } from './metric-file';
 import { MemoryFile } from './memory';
 import { resizeMetricFile, withOpenedMetricFile, writeAt } from './file-descriptor';
 

@@ -3,7 +3,7 @@
 // compactions overlap scrapes often, but never run back to back (the module runs one per
 // reconcile), or a loaded machine could see every retry of a scrape overlap one.
 import * as path from 'node:path';
-import { compactDirectory } from '../../../src/collect/compaction';
+import { compactDirectory } from '../../../src/host/compaction';
 import { writeDbFile } from '../support/files';
 
 const [dir, countText] = process.argv.slice(2);

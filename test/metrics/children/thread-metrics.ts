@@ -1,6 +1,7 @@
 // Runs on a worker thread: the app's usual metrics, configured by PROMETHEUS_MULTIPROC_DIR only.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Counter, Gauge, Histogram, activeStore } from '../../../src/index';
+import { Counter, Gauge, Histogram } from '../../../src/index';
+import { activeStore } from '../../../src/metrics/active-store';
 
 const { updates } = workerData as { updates: number };
 const jobs = new Counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['queue'] });

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import type { MetricFamily } from '../../../src/collect';
 import { createMetricsHandler, listenOn, type ConnectionLimits } from '../../../src/server/endpoint';
-import { createLogger } from '../../../src/server/logger';
-import { MetricsService } from '../../../src/server/metrics-service';
+import { createLogger } from '../../../src/logger';
+import { MetricsService } from '../../../src/host';
 
 const [dir, limitsJson] = process.argv.slice(2);
 const limits = JSON.parse(limitsJson) as Partial<ConnectionLimits>;

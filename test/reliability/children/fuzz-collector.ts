@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DirectoryCollector, renderOpenMetrics, renderText, type MetricFamily } from '../../../src/collect';
 import { HEADER_BYTES, encodeKey, keyPadding, parseEntries } from '../../../src/store/format';
-import { ProcessStore } from '../../../src/store/mmap-file';
+import { ProcessStore } from '../../../src/store';
 import { parseTextExposition } from '../support';
 
 const [dir, outDir, iterationsText, seedText] = process.argv.slice(2);

@@ -1,8 +1,8 @@
 // Child: appends KEYS new keys (growing the file many times), incrementing as it goes, with short
 // pauses so that a reader in another process overlaps the whole run. Only ever increments.
 // argv: DIR BACKEND KEYS
-import { ProcessStore } from '../../../src/store/mmap-file';
-import type { BackendKind } from '../../../src/store/mmap-file';
+import { ProcessStore } from '../../../src/store';
+import type { BackendKind } from '../../../src/store';
 import { appendedKey, PROGRESS_KEY } from './append-many-keys';
 
 const [dir, backend, keys] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 // Child: reports which backend it gets, asking twice and writing a value, so the test can count
 // fallback warnings. argv: DIR
 import { encodeKey } from '../../../src/store/format';
-import { ProcessStore, defaultBackend } from '../../../src/store/mmap-file';
+import { ProcessStore, defaultBackend } from '../../../src/store';
 
 const [dir] = process.argv.slice(2);
 try {

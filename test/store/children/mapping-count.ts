@@ -2,7 +2,7 @@
 // of it /proc/self/maps lists while open, after a GC, and after close plus a GC. argv: DIR
 import * as fs from 'node:fs';
 import { encodeKey } from '../../../src/store/format';
-import { ProcessStore } from '../../../src/store/mmap-file';
+import { ProcessStore } from '../../../src/store';
 
 const [dir] = process.argv.slice(2);
 const collect = (globalThis as { gc?: () => void }).gc;

@@ -2,8 +2,8 @@
 // workerData: { dir, backend, amount }; posts back the store's owner.
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeKey } from '../../../src/store/format';
-import { ProcessStore } from '../../../src/store/mmap-file';
-import type { BackendKind } from '../../../src/store/mmap-file';
+import { ProcessStore } from '../../../src/store';
+import type { BackendKind } from '../../../src/store';
 
 const { dir, backend, amount } = workerData as { dir: string; backend: BackendKind; amount: number };
 const store = new ProcessStore(dir, { backend });

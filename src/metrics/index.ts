@@ -1,0 +1,22 @@
+// The worker library's face: prom-client's metric classes and registry over this process's files.
+export { Counter } from './counter';
+export type { CounterChild, CounterConfiguration } from './counter';
+export { Gauge } from './gauge';
+export type { GaugeChild, GaugeConfiguration } from './gauge';
+export { Histogram } from './histogram';
+export type { HistogramChild, HistogramConfiguration } from './histogram';
+export { Summary } from './summary';
+export type { SummaryChild, SummaryConfiguration } from './summary';
+export type { CollectFunction, MetricConfiguration } from './metric';
+export type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
+export { Registry, globalRegistry, openMetricsContentType, prometheusContentType } from './registry';
+export type {
+  OpenMetricsContentType,
+  PrometheusContentType,
+  RegisteredMetric,
+  RegistryContentType,
+  RegistryOptions,
+} from './registry';
+export { validateMetricName } from './validation';
+export { activeStore } from './active-store';
+export { refreshCollected } from './collect-timer';

@@ -1,0 +1,37 @@
+// The store's face to the rest of the package: the byte format, the per-process writable files,
+// the defensive reader and what a directory says about its processes.
+export {
+  ARCHIVE_OWNER,
+  HEADER_BYTES,
+  MAX_KEY_BYTES,
+  METRIC_TYPES,
+  archiveFileName,
+  claimFileName,
+  decodeKey,
+  encodeArchive,
+  encodeKey,
+  fileNameFor,
+  floatToGoString,
+  isMetricType,
+  parseEntries,
+  parseFileName,
+} from './format';
+export type { DecodedKey, EntryValue, FileName, FileType, MetricType } from './format';
+export { ARCHIVE_GAUGE_MODES, DEFAULT_GAUGE_MODE, GAUGE_MODES, GAUGE_MODE_TRAITS, isGaugeMode, reductionOf } from './gauge-modes';
+export type { ArchiveGaugeMode, GaugeMode, GaugeModeTraits, Reduction } from './gauge-modes';
+export { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, familyNameOf, isReservedLabelName } from './names';
+export { ProcessStore } from './process-store';
+export type { ProcessStoreOptions } from './process-store';
+export type { BackendKind, MetricFile } from './backends/metric-file';
+export { defaultBackend } from './backends/loader';
+export { MetricFileReader, readMetricFile } from './reader';
+export type { FileContents, ReadResult } from './reader';
+export { readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
+export {
+  checkDirectory,
+  isProcessAlive,
+  markProcessDead,
+  pidsOwningFiles,
+  refuseWorldWritable,
+  wipeIfStale,
+} from './directory';

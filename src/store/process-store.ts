@@ -1,0 +1,72 @@
+// The writable side of the store: the files of one process (or worker thread), one per metric
+// type and gauge mode, each a key -> slot index over a mapped (or written-through) image.
+
+import * as path from 'node:path';
+import { threadId as currentThreadId } from 'node:worker_threads';
+import { defaultBackend, openWithBackend } from './backends/loader';
+import type { BackendKind, MetricFile } from './backends/metric-file';
+import { checkDirectory } from './directory';
+import { fileNameFor, ownerFor } from './format';
+import type { FileType } from './format';
+import { GAUGE_MODES, isGaugeMode } from './gauge-modes';
+import type { GaugeMode } from './gauge-modes';
+
+export interface ProcessStoreOptions {
+  /** Default: 'memory' without a directory, else defaultBackend(). */
+  backend?: BackendKind;
+  /** Default: process.pid. */
+  pid?: number;
+  /** Default: worker_threads.threadId (0 on the main thread). */
+  threadId?: number;
+  /** Mode of created files, before the umask. Default 0o600. */
+  fileMode?: number;
+}
+
+/** The files of one process (or worker thread) in one directory, opened lazily. */
+export class ProcessStore {
+  readonly dir: string | undefined;
+  /** '123', or '123-4' for worker thread 4: threads of one pid each write their own files. */
+  readonly owner: string;
+  readonly backend: BackendKind;
+  private readonly fileMode: number;
+  private readonly files = new Map<string, MetricFile>();
+
+  /** `dir` undefined means single-process mode: the memory backend, no files. */
+  constructor(dir: string | undefined, options: ProcessStoreOptions = {}) {
+    const backend = options.backend ?? (dir === undefined ? 'memory' : defaultBackend());
+    if (dir === undefined && backend !== 'memory') {
+      throw new Error(`The ${backend} backend writes files: it needs a directory (PROMETHEUS_MULTIPROC_DIR)`);
+    }
+    if (dir !== undefined && backend === 'memory') {
+      throw new Error(`The memory backend writes no files: do not give it a directory ("${dir}")`);
+    }
+    if (dir !== undefined) checkDirectory(dir);
+    this.dir = dir;
+    this.backend = backend;
+    this.owner = ownerFor(options.pid ?? process.pid, options.threadId ?? currentThreadId);
+    this.fileMode = options.fileMode ?? 0o600;
+  }
+
+  /** counter_OWNER.db, gauge_MODE_OWNER.db ...; created (0600, O_NOFOLLOW) on first call. */
+  file(type: FileType, mode?: GaugeMode): MetricFile {
+    if (type !== 'gauge' && mode !== undefined) {
+      throw new Error(`A ${type} file has no gauge mode (got "${mode}")`);
+    }
+    if (mode !== undefined && !isGaugeMode(mode)) {
+      throw new Error(`Gauge mode "${String(mode)}" is not one of ${GAUGE_MODES.join(', ')}`);
+    }
+    const name = fileNameFor(type, this.owner, mode);
+    let file = this.files.get(name);
+    if (file === undefined) {
+      const filePath = this.dir === undefined ? '' : path.join(this.dir, name);
+      file = openWithBackend(this.backend, filePath, this.fileMode);
+      this.files.set(name, file);
+    }
+    return file;
+  }
+
+  close(): void {
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
+  }
+}
