@@ -38,6 +38,7 @@ import {
   readArchiveGeneration,
   readMetricFile,
   readWholeFile,
+  removeOrphanOwnerRecords,
 } from '../store';
 import type { ArchiveGaugeMode, EntryValue, FileName, FileType } from '../store';
 import { ArchiveFold } from './archive-fold';
@@ -148,6 +149,7 @@ class Compaction {
       }
     }
     this.removeDeadGauges(listed);
+    this.report.removed += removeOrphanOwnerRecords(this.dir).length;
     return this.report;
   }
 

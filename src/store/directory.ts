@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseFileName } from './format';
 import { GAUGE_MODE_TRAITS } from './gauge-modes';
+import { pidOfOwnerRecord } from './owner-record';
 
 /** True while `pid` exists; EPERM means it exists under another user, so it is alive too. */
 export function isProcessAlive(pid: number): boolean {
@@ -51,34 +52,50 @@ export function refuseWorldWritable(dir: string): void {
 }
 
 /** The metric files of a directory (`*.db`), with the pid that owns each when its name says. */
-function listMetricFiles(dir: string): Array<{ name: string; pid: number | undefined }> {
-  return fs
-    .readdirSync(dir)
-    .filter((name) => name.endsWith('.db'))
-    .map((name) => ({ name, pid: parseFileName(name)?.pid }));
+function listMetricFiles(names: readonly string[]): Array<{ name: string; pid: number | undefined }> {
+  return names.filter((name) => name.endsWith('.db')).map((name) => ({ name, pid: parseFileName(name)?.pid }));
 }
 
 /** The pids that own at least one file in `dir`. */
 export function pidsOwningFiles(dir: string): Set<number> {
   const pids = new Set<number>();
-  for (const file of listMetricFiles(dir)) {
+  for (const file of listMetricFiles(fs.readdirSync(dir))) {
     if (file.pid !== undefined) pids.add(file.pid);
   }
   return pids;
 }
 
 /**
- * Deletes every `*.db` file of `dir` when no process owning one is alive (a stale directory from
- * before a restart of everything), and returns whether it did; a directory with a live owner is
- * left as it is.
+ * Deletes every `*.db` file (and owner record) of `dir` when no process owning one is alive (a
+ * stale directory from before a restart of everything), and returns whether it did; a directory
+ * with a live owner is left as it is.
  */
 export function wipeIfStale(dir: string): 'empty' | 'wiped' | 'kept' {
-  const files = listMetricFiles(dir);
+  const names = fs.readdirSync(dir);
+  const files = listMetricFiles(names);
   if (files.length === 0) return 'empty';
   if (files.some((file) => file.pid !== undefined && isProcessAlive(file.pid))) return 'kept';
   // Only the files listed above go: a file created since then belongs to a live process.
   for (const file of files) removeFileEntry(path.join(dir, file.name));
+  removeOrphanOwnerRecords(dir);
   return 'wiped';
+}
+
+/**
+ * Removes the owner records of dead pids that own no metric file in `dir` any more (a live one may
+ * have written its record and not yet its first file).
+ */
+export function removeOrphanOwnerRecords(dir: string): string[] {
+  const names = fs.readdirSync(dir);
+  const owners = new Set(listMetricFiles(names).map((file) => file.pid));
+  const removed: string[] = [];
+  for (const fileName of names) {
+    const pid = pidOfOwnerRecord(fileName);
+    if (pid === undefined || owners.has(pid) || isProcessAlive(pid)) continue;
+    removeFileEntry(path.join(dir, fileName));
+    removed.push(path.join(dir, fileName));
+  }
+  return removed;
 }
 
 /** Removes a file or a symbolic link (never what it points to); a directory named *.db stays. */

@@ -33,5 +33,8 @@ export {
   markProcessDead,
   pidsOwningFiles,
   refuseWorldWritable,
+  removeOrphanOwnerRecords,
   wipeIfStale,
 } from './directory';
+export { ownerRecordName, pidOfOwnerRecord, processStartTicks, readOwnerRecord } from './owner-record';
+export type { OwnerRecord } from './owner-record';

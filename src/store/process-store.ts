@@ -10,6 +10,8 @@ import { fileNameFor, ownerFor } from './format';
 import type { FileType } from './format';
 import { GAUGE_MODES, isGaugeMode } from './gauge-modes';
 import type { GaugeMode } from './gauge-modes';
+import { logger } from '../logger';
+import { currentOwnerRecord, writeOwnerRecord } from './owner-record';
 
 export interface ProcessStoreOptions {
   /** Default: 'memory' without a directory, else defaultBackend(). */
@@ -30,6 +32,8 @@ export class ProcessStore {
   readonly backend: BackendKind;
   private readonly fileMode: number;
   private readonly files = new Map<string, MetricFile>();
+  /** Whether this store writes owner_PID.json: only as this very process, not as a stand-in pid. */
+  private ownerRecordDue: boolean;
 
   /** `dir` undefined means single-process mode: the memory backend, no files. */
   constructor(dir: string | undefined, options: ProcessStoreOptions = {}) {
@@ -45,6 +49,7 @@ export class ProcessStore {
     this.backend = backend;
     this.owner = ownerFor(options.pid ?? process.pid, options.threadId ?? currentThreadId);
     this.fileMode = options.fileMode ?? 0o600;
+    this.ownerRecordDue = dir !== undefined && (options.pid === undefined || options.pid === process.pid);
   }
 
   /** counter_OWNER.db, gauge_MODE_OWNER.db ...; created (0600, O_NOFOLLOW) on first call. */
@@ -58,6 +63,7 @@ export class ProcessStore {
     const name = fileNameFor(type, this.owner, mode);
     let file = this.files.get(name);
     if (file === undefined) {
+      this.writeOwnerRecord();
       const filePath = this.dir === undefined ? '' : path.join(this.dir, name);
       file = openWithBackend(this.backend, filePath, this.fileMode);
       this.files.set(name, file);
@@ -68,5 +74,24 @@ export class ProcessStore {
   close(): void {
     for (const file of this.files.values()) file.close();
     this.files.clear();
+  }
+
+  /**
+   * Before the first file: owner_PID.json, from which the module tells this process from a later
+   * one that gets the same pid, and learns its PM2 app. It is an aid, not a condition: when the
+   * directory refuses it, the metrics are written all the same and the module falls back to what
+   * `kill(pid, 0)` and PM2's process list tell.
+   */
+  private writeOwnerRecord(): void {
+    if (!this.ownerRecordDue || this.dir === undefined) return;
+    this.ownerRecordDue = false;
+    try {
+      writeOwnerRecord(this.dir, currentOwnerRecord(), this.fileMode);
+    } catch (error) {
+      logger().warn(
+        `cannot write the owner record of pid ${process.pid} in ${this.dir} (${(error as Error).message}): its metrics are ` +
+          'still written, but a later process reusing the pid can only be told apart by PM2 exit events',
+      );
+    }
   }
 }

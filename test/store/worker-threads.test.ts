@@ -40,7 +40,10 @@ for (const backend of FILE_BACKENDS) {
       assert.equal(main.owner, String(process.pid));
       for (const owner of owners) assert.match(owner, new RegExp(`^${process.pid}-\\d+$`));
       assert.notEqual(owners[0], owners[1]);
-      assert.deepEqual(fs.readdirSync(dir).sort(), [main.owner, ...owners].map((owner) => `counter_${owner}.db`).sort());
+      assert.deepEqual(
+        fs.readdirSync(dir).sort(),
+        [...[main.owner, ...owners].map((owner) => `counter_${owner}.db`), `owner_${process.pid}.json`].sort(),
+      );
       const valueOf = (owner: string): number | undefined =>
         readFileSamples(path.join(dir, `counter_${owner}.db`)).get(WORK_KEY)?.value;
       assert.deepEqual([main.owner, ...owners].map(valueOf), [1, 10, 100]);
