@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { checkedKey, collectDirectory, renderOpenMetrics, renderText } from './collect';
 import { compactDirectory } from './host';
 import { hashBasicAuthSetting } from './server';
-import { markProcessDead, readMetricFile } from './store';
+import { entryKey, markProcessDead, readMetricFile } from './store';
 
 const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
 
@@ -110,13 +110,15 @@ function inspect(args: readonly string[]): number {
   if (result.status === 'missing') throw new Error(`${file} does not exist`);
   if (result.status === 'unreadable') throw new Error(`${file} cannot be used: it ${result.problem}`);
 
-  const { keys, slots, starts, numbers, used, size, problem } = result.contents;
+  const contents = result.contents;
+  const { count, slots, starts, numbers, used, size, problem } = contents;
   const problems: string[] = [];
-  const lines = [`${file}: ${size} bytes, ${used} in use, ${keys.length} entries`, 'offset\tvalue@\tvalue\ttimestamp\tkey'];
-  for (let i = 0; i < keys.length; i++) {
+  const lines = [`${file}: ${size} bytes, ${used} in use, ${count} entries`, 'offset\tvalue@\tvalue\ttimestamp\tkey'];
+  for (let i = 0; i < count; i++) {
     const slot = slots[i];
-    lines.push(`${starts[i]}\t${slot * 8}\t${numbers[slot]}\t${numbers[slot + 1]}\t${keys[i]}`);
-    const checked = checkedKey(keys[i]);
+    const key = entryKey(contents, i);
+    lines.push(`${starts[i]}\t${slot * 8}\t${numbers[slot]}\t${numbers[slot + 1]}\t${key}`);
+    const checked = checkedKey(key);
     if (typeof checked === 'string') problems.push(`entry at ${starts[i]}: ${checked}`);
   }
   if (problem !== undefined) problems.push(problem);

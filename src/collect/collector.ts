@@ -7,14 +7,16 @@ import { logger } from '../logger';
 import {
   ARCHIVE_GAUGE_MODES,
   GAUGE_MODE_TRAITS,
+  KeyIndex,
   MetricFileReader,
+  ReadBuffer,
   archiveFileName,
   parseFileName,
   readArchiveGeneration,
   withoutAbsorbedClaims,
 } from '../store';
 import type { FileName } from '../store';
-import { SampleMerger } from './merge';
+import { SERIES_LIMIT_REACHED, SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import type { MetricFamily } from './types';
 
@@ -23,6 +25,10 @@ export interface CollectorStats {
   filesRead: number;
   /** Files skipped wholly or in part by the last collect. */
   corruptFiles: number;
+  /** Files the last collect read only in part (or not at all) because a limit was reached. */
+  limitedFiles: number;
+  /** Bytes of files the last collect read. */
+  bytesRead: number;
   /** Series in the last collect's output, before histogram `_count`s are derived. */
   series: number;
   /** Series in the collector's table, including those of files gone since (bounded by rebuilds). */
@@ -36,6 +42,17 @@ export interface CollectorStats {
 export interface CollectorOptions {
   /** Where warnings go (each problem of each file once). Default: the package's logger. */
   warn?: (message: string) => void;
+  /** Guards against a directory too large to merge; past a limit, files are skipped (warned, counted). */
+  limits?: CollectorLimits;
+}
+
+export interface CollectorLimits {
+  /** Most series (and distinct keys) one collect holds. Default: no limit. */
+  series?: number;
+  /** Most bytes of files one collect reads. Default: no limit. */
+  bytes?: number;
+  /** How the warning tells to raise a limit (default: the collector's option names). */
+  raiseHint?: string;
 }
 
 interface TrackedFile {
@@ -76,14 +93,25 @@ export class DirectoryCollector {
   readonly stats: CollectorStats = {
     filesRead: 0,
     corruptFiles: 0,
+    limitedFiles: 0,
+    bytesRead: 0,
     series: 0,
     trackedSeries: 0,
     collects: 0,
     lastCollectSeconds: 0,
   };
   private readonly warn: (message: string) => void;
-  private merger = new SampleMerger();
+  private readonly seriesLimit: number;
+  private readonly bytesLimit: number;
+  private readonly raiseHint: string;
+  private keys: KeyIndex;
+  private merger: SampleMerger;
+  /** One file's bytes at a time: files are read and merged one after another. */
+  private readonly buffer = new ReadBuffer();
   private readonly files = new Map<string, TrackedFile>();
+  /** Bytes read and files cut short by a limit, so far in the current scrape. */
+  private bytesRead = 0;
+  private limitedFiles = 0;
   /** The problem last warned about, per file name ('' for the directory, UNSETTLED_KEY for scrapes). */
   private readonly warned = new Map<string, string>();
 
@@ -92,6 +120,11 @@ export class DirectoryCollector {
     options: CollectorOptions = {},
   ) {
     this.warn = options.warn ?? ((message) => logger().warn(message));
+    this.seriesLimit = options.limits?.series ?? Infinity;
+    this.bytesLimit = options.limits?.bytes ?? Infinity;
+    this.raiseHint = options.limits?.raiseHint ?? 'raise the collector\'s limits option';
+    this.keys = new KeyIndex(this.seriesLimit);
+    this.merger = new SampleMerger(this.keys, this.seriesLimit);
   }
 
   collect(): MetricFamily[] {
@@ -124,8 +157,12 @@ export class DirectoryCollector {
 
   private scrapeOnce(): { families: MetricFamily[]; filesVanished: boolean } {
     const names = this.listFiles();
-    if (this.merger.unusedSeries() > Math.max(STALE_SERIES_LIMIT, this.stats.series)) this.rebuild();
+    if (this.merger.unusedSeries() > Math.max(STALE_SERIES_LIMIT, this.stats.series) || this.unusedKeys() > STALE_SERIES_LIMIT) {
+      this.rebuild();
+    }
     this.merger.beginScrape();
+    this.bytesRead = 0;
+    this.limitedFiles = 0;
     let filesRead = 0;
     let corruptFiles = 0;
     let filesVanished = false;
@@ -138,6 +175,8 @@ export class DirectoryCollector {
     const families = this.merger.families();
     this.stats.filesRead = filesRead;
     this.stats.corruptFiles = corruptFiles;
+    this.stats.limitedFiles = this.limitedFiles;
+    this.stats.bytesRead = this.bytesRead;
     this.stats.trackedSeries = this.merger.seriesCount;
     this.stats.series = this.merger.seriesCount - this.merger.unusedSeries();
     return { families, filesVanished };
@@ -162,6 +201,11 @@ export class DirectoryCollector {
         'pm2_prom_multiproc_collector_corrupt_files',
         'Metric files skipped wholly or in part by the last collect (see the warnings for why).',
         this.stats.corruptFiles,
+      ),
+      gauge(
+        'pm2_prom_multiproc_collector_limited_files',
+        'Metric files left unread wholly or in part by the last collect because its series or bytes limit was reached.',
+        this.stats.limitedFiles,
       ),
       gauge('pm2_prom_multiproc_collector_series', 'Merged series in the last collect.', this.stats.series),
       gauge(
@@ -188,13 +232,21 @@ export class DirectoryCollector {
     return names;
   }
 
+  /**
+   * Keys held beyond those of the files still there (an estimate: a key in two kinds of file
+   * counts twice), e.g. keys of files long gone or of entries rewritten again and again.
+   */
+  private unusedKeys(): number {
+    let mapped = 0;
+    for (const file of this.files.values()) mapped += file.mapped;
+    return this.keys.size - mapped;
+  }
+
+  /** New tables of keys and series: every file is parsed and resolved again at the next read. */
   private rebuild(): void {
-    this.merger = new SampleMerger();
-    for (const file of this.files.values()) {
-      file.mapped = 0;
-      file.entryProblem = undefined;
-      file.resolve = undefined;
-    }
+    this.keys = new KeyIndex(this.seriesLimit);
+    this.merger = new SampleMerger(this.keys, this.seriesLimit);
+    this.files.clear();
   }
 
   private collectFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'missing' | 'vanished' {
@@ -212,7 +264,7 @@ export class DirectoryCollector {
       }
       file = {
         name,
-        reader: new MetricFileReader(filePath),
+        reader: new MetricFileReader(filePath, { keys: this.keys, buffer: this.buffer }),
         targets: new Int32Array(64),
         mapped: 0,
         layoutVersion: -1,
@@ -222,7 +274,7 @@ export class DirectoryCollector {
       this.files.set(fileName, file);
     }
 
-    const result = file.reader.read();
+    const result = file.reader.read(this.bytesLimit - this.bytesRead);
     if (result.status === 'missing') {
       this.files.delete(fileName);
       // markProcessDead removes live gauges at any time; any other file moving is a compaction's.
@@ -234,38 +286,50 @@ export class DirectoryCollector {
     }
 
     const contents = result.contents;
+    this.bytesRead += contents.bytesRead;
     if (contents.layoutVersion !== file.layoutVersion) {
       file.layoutVersion = contents.layoutVersion;
       file.mapped = 0;
       file.entryProblem = undefined;
     }
-    const count = contents.keys.length;
+    const count = contents.count;
     if (count > file.targets.length) {
       const targets = new Int32Array(Math.max(count, file.targets.length * 2));
       targets.set(file.targets);
       file.targets = targets;
     }
-    const resolve = file.resolve ?? this.merger.resolverFor({ type: file.name.type, mode: file.name.mode, owner: file.name.owner });
-    file.resolve = resolve;
-    for (let i = file.mapped; i < count; i++) {
-      const target = resolve(contents.keys[i]);
-      if (typeof target === 'string') {
-        file.entryProblem ??= target;
-        file.targets[i] = -1;
-      } else {
-        file.targets[i] = target;
+    const resolver = file.resolve ?? this.merger.resolverFor({ type: file.name.type, mode: file.name.mode, owner: file.name.owner });
+    file.resolve = resolver;
+    const { keyIds } = contents;
+    let mapped = file.mapped;
+    let limitProblem: string | undefined;
+    for (; mapped < count; mapped++) {
+      const target = resolver.resolve(keyIds[mapped]);
+      if (target === SERIES_LIMIT_REACHED) {
+        // Not remembered: once series go away, the rest of the file is merged again.
+        limitProblem = `${this.merger.problemOf(target)} at entry ${mapped}`;
+        break;
       }
+      if (target < 0) file.entryProblem ??= this.merger.problemOf(target);
+      file.targets[mapped] = target < 0 ? -1 : target;
     }
-    file.mapped = count;
-    this.merger.accumulate(file.targets, count, contents.numbers, contents.slots);
+    file.mapped = mapped;
+    this.merger.accumulate(file.targets, mapped, contents.numbers, contents.slots);
 
+    const limit = contents.limit ?? limitProblem;
     const problem = contents.problem ?? file.entryProblem;
-    if (problem === undefined) {
+    const messages: string[] = [];
+    if (problem !== undefined) messages.push(`${problem} (its other entries are merged)`);
+    if (limit !== undefined) {
+      this.limitedFiles++;
+      messages.push(`${limit}: the rest of this file is skipped in this scrape (${this.raiseHint})`);
+    }
+    if (messages.length === 0) {
       this.clearWarning(fileName);
       return 'read';
     }
-    this.warnOnce(fileName, `${filePath}: ${problem} (its other entries are merged)`);
-    return 'partly';
+    this.warnOnce(fileName, `${filePath}: ${messages.join('; ')}`);
+    return problem === undefined ? 'read' : 'partly';
   }
 
   private warnOnce(key: string, message: string): void {

@@ -2,8 +2,16 @@
 // (counters and summaries summed, gauges by mode, histogram buckets summed then made cumulative).
 // Keys are resolved once to a series index; a scrape then only folds numbers into typed arrays.
 
-import { DEFAULT_GAUGE_MODE, LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, decodeKey, floatToGoString, reductionOf } from '../store';
-import type { DecodedKey, FileType, GaugeMode, Reduction } from '../store';
+import {
+  DEFAULT_GAUGE_MODE,
+  LABEL_NAME_PATTERN,
+  METRIC_NAME_PATTERN,
+  decodeKey,
+  floatToGoString,
+  isReservedLabelName,
+  reductionOf,
+} from '../store';
+import type { DecodedKey, FileType, GaugeMode, KeyIndex, Reduction } from '../store';
 import type { MetricFamily, Sample } from './types';
 
 /** Where entries come from: what the file's name says. */
@@ -14,8 +22,16 @@ export interface EntrySource {
   owner: string;
 }
 
-/** The series index of an entry's key, or a problem saying why the entry is skipped. */
-export type EntryResolver = (key: string) => number | string;
+/**
+ * Maps the key ids of one kind of file to series: a target >= 0 is a series, a negative one a
+ * skipped entry (SampleMerger.problemOf says why).
+ */
+export interface EntryResolver {
+  resolve(keyId: number): number;
+}
+
+/** A target for an entry whose new series would pass the merger's limit (found again each time). */
+export const SERIES_LIMIT_REACHED = -(2 ** 31);
 
 // Reductions as numbers, for the typed array the scrape loop switches on.
 const SUM = 0;
@@ -63,6 +79,10 @@ export function checkedKey(key: string): DecodedKey | string {
   }
   for (const name of Object.keys(decoded.labels)) {
     if (!LABEL_NAME_PATTERN.test(name)) return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is invalid`;
+    // Prometheus's own labels (`__name__` would repeat the name: the whole target goes down).
+    if (isReservedLabelName(name)) {
+      return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is reserved (names starting with "__" belong to Prometheus)`;
+    }
   }
   return decoded;
 }
@@ -102,6 +122,8 @@ interface Family {
   name: string;
   help: string;
   type: FileType;
+  /** The sample names this family may hold, each to itself: one string per name for every series. */
+  sampleNames: Map<string, string>;
   mode: GaugeMode | undefined;
   reduction: number;
   groups: SeriesGroup[];
@@ -118,7 +140,9 @@ export class SampleMerger {
   /** Families by every name they expose: two families must never show the same one. */
   private readonly familiesByExposedName = new Map<string, Family>();
   private familyOrder: Family[] | undefined;
-  private readonly resolvers = new Map<string, EntryResolver>();
+  private readonly resolvers = new Map<string, KeyResolver>();
+  private readonly problems: string[] = [];
+  private readonly boundTexts = new Map<number, string>();
   private size = 0;
   private reductions = new Uint8Array(256);
   private values = new Float64Array(256);
@@ -126,6 +150,12 @@ export class SampleMerger {
   private seen = new Uint8Array(256);
   private readonly sampleNames: string[] = [];
   private readonly sampleLabels: Readonly<Record<string, string>>[] = [];
+
+  /** `keys`: the index the files' key ids come from; `seriesLimit`: most series held. */
+  constructor(
+    private readonly keys: KeyIndex,
+    private readonly seriesLimit: number = Infinity,
+  ) {}
 
   /** Series known, including those no file holds any more. */
   get seriesCount(): number {
@@ -141,28 +171,34 @@ export class SampleMerger {
     const sourceKey = perPid ? `gauge_${source.mode ?? DEFAULT_GAUGE_MODE}_${source.owner}` : `${source.type}_${source.mode ?? ''}`;
     let resolver = this.resolvers.get(sourceKey);
     if (resolver === undefined) {
-      const resolved = new Map<string, number | string>();
-      resolver = (key) => {
-        let target = resolved.get(key);
-        if (target === undefined) {
-          target = this.resolveNew(source, key, perPid);
-          resolved.set(key, target);
-        }
-        return target;
-      };
+      resolver = new KeyResolver((keyId) => this.resolveNew(source, keyId, perPid));
       this.resolvers.set(sourceKey, resolver);
     }
     return resolver;
   }
 
-  private resolveNew(source: EntrySource, key: string, perPid: boolean): number | string {
-    const decoded = checkedKey(key);
-    if (typeof decoded === 'string') return decoded;
+  /** Why entries with this (negative) target are skipped. */
+  problemOf(target: number): string {
+    if (target === SERIES_LIMIT_REACHED) return `the limit of ${this.seriesLimit} series is reached`;
+    return this.problems[-target - 1];
+  }
+
+  private skip(problem: string): number {
+    this.problems.push(problem);
+    return -this.problems.length;
+  }
+
+  private resolveNew(source: EntrySource, keyId: number, perPid: boolean): number {
+    const decoded = checkedKey(this.keys.text(keyId));
+    if (typeof decoded === 'string') return this.skip(decoded);
     const family = this.familyFor(decoded, source);
-    if (typeof family === 'string') return family;
-    if (!SAMPLE_SUFFIXES[family.type].some((suffix) => decoded.sampleName === `${family.name}${suffix}`)) {
+    if (typeof family === 'string') return this.skip(family);
+    const sampleName = family.sampleNames.get(decoded.sampleName);
+    if (sampleName === undefined) {
       // Exposed under its family's TYPE line, such a sample would make the whole scrape unparsable.
-      return `metric "${family.name}": sample name ${JSON.stringify(decoded.sampleName)} does not belong to a ${family.type} of that name`;
+      return this.skip(
+        `metric "${family.name}": sample name ${JSON.stringify(decoded.sampleName)} does not belong to a ${family.type} of that name`,
+      );
     }
 
     const labels: Record<string, string> = {};
@@ -178,26 +214,38 @@ export class SampleMerger {
     const le = family.type === 'histogram' ? decoded.labels.le : undefined;
     if (le !== undefined) {
       const bound = parseBound(le);
-      if (bound === undefined) return `metric "${family.name}": bucket bound le=${JSON.stringify(le)} is not a number`;
+      if (bound === undefined) return this.skip(`metric "${family.name}": bucket bound le=${JSON.stringify(le)} is not a number`);
       group.buckets ??= { bounds: [], series: [], sorted: true };
       const buckets = group.buckets;
       const existing = buckets.bounds.indexOf(bound);
       if (existing >= 0) return buckets.series[existing];
-      const series = this.newSeries(family.reduction, `${family.name}_bucket`, { ...group.labels, le: floatToGoString(bound) });
+      if (this.size >= this.seriesLimit) return SERIES_LIMIT_REACHED;
+      const series = this.newSeries(family.reduction, `${family.name}_bucket`, { ...group.labels, le: this.boundText(bound) });
       buckets.bounds.push(bound);
       buckets.series.push(series);
       buckets.sorted = false;
       return series;
     }
-    for (const existing of group.plainSeries) if (this.sampleNames[existing] === decoded.sampleName) return existing;
-    const series = this.newSeries(family.reduction, decoded.sampleName, group.labels);
+    for (const existing of group.plainSeries) if (this.sampleNames[existing] === sampleName) return existing;
+    if (this.size >= this.seriesLimit) return SERIES_LIMIT_REACHED;
+    const series = this.newSeries(family.reduction, sampleName, group.labels);
     // Kept sorted by sample name, so the order of a group's samples (a summary's _count and _sum)
     // does not depend on which file showed them first: compaction changes that.
     const names = this.sampleNames;
     let at = group.plainSeries.length;
-    while (at > 0 && names[group.plainSeries[at - 1]] > decoded.sampleName) at--;
+    while (at > 0 && names[group.plainSeries[at - 1]] > sampleName) at--;
     group.plainSeries.splice(at, 0, series);
     return series;
+  }
+
+  /** `le` as Python spells it, one string per bound for the whole table. */
+  private boundText(bound: number): string {
+    let text = this.boundTexts.get(bound);
+    if (text === undefined) {
+      text = floatToGoString(bound);
+      this.boundTexts.set(bound, text);
+    }
+    return text;
   }
 
   private familyFor(decoded: DecodedKey, source: EntrySource): Family | string {
@@ -218,6 +266,7 @@ export class SampleMerger {
         name: decoded.metricName,
         help: decoded.help,
         type: source.type,
+        sampleNames: new Map(SAMPLE_SUFFIXES[source.type].map((suffix) => [`${decoded.metricName}${suffix}`, `${decoded.metricName}${suffix}`])),
         mode: source.type === 'gauge' ? (source.mode ?? DEFAULT_GAUGE_MODE) : undefined,
         reduction: REDUCTION_CODES[reductionOf(source.type, source.mode)],
         groups: [],
@@ -375,6 +424,23 @@ export class SampleMerger {
   }
 }
 
+/** One kind of file's key ids -> targets, each resolved once (stored + 1, so that 0 is unknown). */
+class KeyResolver implements EntryResolver {
+  private targets = new Int32Array(1024);
+
+  constructor(private readonly resolveNew: (keyId: number) => number) {}
+
+  resolve(keyId: number): number {
+    if (keyId >= this.targets.length) this.targets = grownCopy(this.targets, new Int32Array(Math.max(keyId + 1, this.targets.length * 2)));
+    const known = this.targets[keyId];
+    if (known > 0) return known - 1;
+    if (known < 0) return known;
+    const target = this.resolveNew(keyId);
+    if (target !== SERIES_LIMIT_REACHED) this.targets[keyId] = target >= 0 ? target + 1 : target;
+    return target;
+  }
+}
+
 function sortBuckets(buckets: Buckets): void {
   const order = buckets.bounds.map((_, index) => index).sort((a, b) => buckets.bounds[a] - buckets.bounds[b]);
   buckets.bounds = order.map((index) => buckets.bounds[index]);
@@ -382,7 +448,7 @@ function sortBuckets(buckets: Buckets): void {
   buckets.sorted = true;
 }
 
-function grownCopy<T extends Uint8Array | Float64Array>(source: T, target: T): T {
+function grownCopy<T extends Uint8Array | Int32Array | Float64Array>(source: T, target: T): T {
   target.set(source);
   return target;
 }

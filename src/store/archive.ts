@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ARCHIVE_TRAILER_BYTES, HEADER_BYTES, archiveFileName, decodeArchiveTrailer, parseFileName } from './format';
 import type { EntryValue, FileName } from './format';
 import type { ArchiveGaugeMode } from './gauge-modes';
-import { READ_ONLY_FLAGS, readMetricFile } from './reader';
+import { READ_ONLY_FLAGS, entryKey, readMetricFile } from './reader';
 
 /** The archive a claimed file or an archive belongs to (same type and gauge mode). */
 export function archiveNameOf(name: FileName): string {
@@ -100,7 +100,12 @@ export function readWholeFile(filePath: string): EntryValue[] {
   const result = readMetricFile(filePath);
   if (result.status === 'missing') throw new Error(`${filePath} disappeared while being compacted`);
   if (result.status === 'unreadable') throw new Error(`${filePath} cannot be used: it ${result.problem}`);
-  const { keys, slots, numbers, problem } = result.contents;
+  const contents = result.contents;
+  const { count, slots, numbers, problem } = contents;
   if (problem !== undefined) throw new Error(`${filePath} is damaged: ${problem}`);
-  return keys.map((key, index) => ({ key, value: numbers[slots[index]], timestamp: numbers[slots[index] + 1] }));
+  return Array.from({ length: count }, (_, index) => ({
+    key: entryKey(contents, index),
+    value: numbers[slots[index]],
+    timestamp: numbers[slots[index] + 1],
+  }));
 }

@@ -58,12 +58,63 @@ export class FileFormatError extends Error {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Called for each whole entry by walkEntries: the key is bytes [keyStart, keyStart + keyLength).
+ * `'invalid'` (the key is not UTF-8) ends the walk at that entry with an error, `'stop'` without.
+ */
+export type EntryVisitor = (keyStart: number, keyLength: number, valueOffset: number) => 'next' | 'invalid' | 'stop';
+
+/** Where a walk stopped: `end` is the first entry not visited. */
+export interface WalkResult {
+  end: number;
+  /** Set when the entry at `end` is not whole and valid; undefined when the walk ran out of bytes. */
+  error?: FileFormatError;
+}
 
 /**
- * Parses the entries in bytes [from, used) of `data`. Stops with a FileFormatError at the first
- * entry that is not whole and valid, handing back the entries read before it, so a caller can keep
- * them. `data` must hold at least `used` bytes.
+ * Visits the entries in bytes [from, used) of a file of which only [0, available) is in `data`
+ * (available <= used). Stops at the first entry that is not whole and valid, with an error, or,
+ * without one, at the first entry that needs bytes past `available` (the caller may read more and
+ * walk on from `end`). Allocates nothing: a key is handed over as a range, never as a string.
+ */
+export function walkEntries(data: Uint8Array, from: number, available: number, used: number, visit: EntryVisitor): WalkResult {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let position = from;
+  while (position < used) {
+    if (position + 4 > used) return { end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
+    if (position + 4 > available) return { end: position };
+    const keyLength = view.getInt32(position, true);
+    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) {
+      return { end: position, error: new FileFormatError(`bad key length ${keyLength} at ${position}`, position) };
+    }
+    const valueOffset = position + 4 + keyLength + keyPadding(keyLength);
+    if (valueOffset + VALUE_BYTES > used) {
+      return { end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
+    }
+    if (valueOffset + VALUE_BYTES > available) return { end: position };
+    const verdict = visit(position + 4, keyLength, valueOffset);
+    if (verdict === 'invalid') return { end: position, error: new FileFormatError(`key at ${position} is not valid UTF-8`, position) };
+    if (verdict === 'stop') return { end: position };
+    position = valueOffset + VALUE_BYTES;
+  }
+  return { end: position };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The key in bytes [start, start + length) as text, or undefined when it is not valid UTF-8. */
+export function keyText(data: Uint8Array, start: number, length: number): string | undefined {
+  try {
+    return strictUtf8.decode(data.subarray(start, start + length));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses the entries in bytes [from, used) of `data` with their keys as text. Stops with a
+ * FileFormatError at the first entry that is not whole and valid, handing back the entries read
+ * before it, so a caller can keep them. `data` must hold at least `used` bytes.
  */
 export function parseEntries(
   data: Uint8Array,
@@ -71,55 +122,42 @@ export function parseEntries(
   used: number,
 ): { entries: RawEntry[]; end: number; error?: FileFormatError } {
   const entries: RawEntry[] = [];
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let position = from;
-  while (position < used) {
-    if (position + 4 > used) {
-      return { entries, end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
-    }
-    const keyLength = view.getInt32(position, true);
-    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) {
-      return { entries, end: position, error: new FileFormatError(`bad key length ${keyLength} at ${position}`, position) };
-    }
-    const valueOffset = position + 4 + keyLength + keyPadding(keyLength);
-    if (valueOffset + VALUE_BYTES > used) {
-      return { entries, end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
-    }
-    let key: string;
-    try {
-      key = strictUtf8.decode(data.subarray(position + 4, position + 4 + keyLength));
-    } catch {
-      return { entries, end: position, error: new FileFormatError(`key at ${position} is not valid UTF-8`, position) };
-    }
+  const { end, error } = walkEntries(data, from, used, used, (keyStart, keyLength, valueOffset) => {
+    const key = keyText(data, keyStart, keyLength);
+    if (key === undefined) return 'invalid';
     entries.push({ key, valueOffset });
-    position = valueOffset + VALUE_BYTES;
-  }
-  return { entries, end: position };
+    return 'next';
+  });
+  return { entries, end, error };
 }
 
 /** Value bytes after each key in files of prometheus_client <= 0.16: a float64, no timestamp. */
 export const LEGACY_VALUE_BYTES = 8;
 
 /**
- * True when bytes [HEADER_BYTES, used) parse whole as the layout of prometheus_client <= 0.16
- * (8-byte values, no timestamps). Such a file misaligns under the current layout, so a reader
- * asks this only after parseEntries failed, to refuse the file by name instead of misreading it.
+ * How far bytes [from, available) of a file parse as the layout of prometheus_client <= 0.16
+ * (8-byte values, no timestamps): the offset of the first entry that needs bytes past `available`
+ * (`used` when the whole file does), or undefined at the first entry that does not fit it. Such
+ * a file misaligns under the current layout, so a reader asks this only after walkEntries failed,
+ * to refuse the file by name instead of misreading it.
  */
-export function matchesLegacyLayout(data: Uint8Array, used: number): boolean {
-  if (used <= HEADER_BYTES || used > data.byteLength) return false;
+export function legacyLayoutEnd(data: Uint8Array, from: number, available: number, used: number): number | undefined {
+  if (used <= HEADER_BYTES) return undefined;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let position = HEADER_BYTES;
+  let position = from;
   while (position < used) {
-    if (position + 4 > used) return false;
+    if (position + 4 > used) return undefined;
+    if (position + 5 > available) return position;
     const keyLength = view.getInt32(position, true);
-    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) return false;
+    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) return undefined;
     const valueOffset = position + 4 + keyLength + keyPadding(keyLength);
-    if (valueOffset + LEGACY_VALUE_BYTES > used) return false;
+    if (valueOffset + LEGACY_VALUE_BYTES > used) return undefined;
     // Keys are JSON arrays in every version: a misaligned read almost never lands on '['.
-    if (data[position + 4] !== 0x5b) return false;
+    if (data[position + 4] !== 0x5b) return undefined;
+    if (valueOffset + LEGACY_VALUE_BYTES > available) return position;
     position = valueOffset + LEGACY_VALUE_BYTES;
   }
-  return position === used;
+  return position === used ? used : undefined;
 }
 
 // ---- keys ----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ export { ProcessStore } from './process-store';
 export type { ProcessStoreOptions } from './process-store';
 export type { BackendKind, MetricFile } from './backends/metric-file';
 export { defaultBackend } from './backends/loader';
-export { MetricFileReader, readMetricFile } from './reader';
+export { KeyIndex } from './key-index';
+export { MetricFileReader, ReadBuffer, entryKey, readMetricFile } from './reader';
 export type { FileContents, ReadResult } from './reader';
 export { readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
 export {
