@@ -223,14 +223,11 @@ export abstract class Metric<T extends string, C extends MetricChild> {
       node = text === undefined ? undefined : (node as ChildLevel).get(text);
       if (node === undefined) return this.childFromLabels(this.labelsFromObject(labels));
     }
-    // The walk proved every label name present; an unknown extra one must still be refused.
-    // Objects usually list the labels in their declared order: a pointer compare of interned
-    // names then settles each key, and only other orders pay for the set lookup.
-    let position = 0;
-    for (const name in labels) {
-      if (name !== names[position] && !this.labelNameSet.has(name)) this.labelsFromObject(labels); // throws, naming it
-      position++;
-    }
+    // The walk proved every label name present; an unknown extra one must still be refused, and
+    // then the object has more own keys than there are names. Object.keys of a small literal
+    // costs about nothing once optimized (V8 serves it from the shape's enum cache), where a
+    // for-in loop over it cost 27 of the 60 ns of a call.
+    if (Object.keys(labels).length !== names.length) this.labelsFromObject(labels); // throws, naming it
     return node as C;
   }
 
