@@ -249,7 +249,7 @@ export class DirectoryCollector {
     this.files.clear();
   }
 
-  private collectFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'missing' | 'vanished' {
+  private collectFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'limited' | 'missing' | 'vanished' {
     const filePath = path.join(this.dir, fileName);
     let file = this.files.get(fileName);
     if (file === undefined) {
@@ -274,6 +274,11 @@ export class DirectoryCollector {
       this.files.set(fileName, file);
     }
 
+    if (this.bytesRead >= this.bytesLimit) {
+      this.limitedFiles++;
+      this.warnOnce(fileName, `pm2-prom-multiproc: skipping ${filePath} in this scrape: the limit of bytes read per scrape is reached (${this.raiseHint})`);
+      return 'limited';
+    }
     const result = file.reader.read(this.bytesLimit - this.bytesRead);
     if (result.status === 'missing') {
       this.files.delete(fileName);

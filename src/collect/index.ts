@@ -5,7 +5,7 @@ import type { CollectorOptions } from './collector';
 import type { MetricFamily } from './types';
 
 export { DirectoryCollector } from './collector';
-export type { CollectorOptions, CollectorStats } from './collector';
+export type { CollectorLimits, CollectorOptions, CollectorStats } from './collector';
 export { checkedKey, exposedNames } from './merge';
 export { LabelExtension } from './label-extension';
 export { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from './exposition';

@@ -1,6 +1,6 @@
 // What one scrape exposes, for PM2 and for Node's cluster alike: the apps' merged directories,
 // the caller's extra families (PM2's process view) and the service's own health.
-import type { MetricFamily } from '../collect';
+import type { CollectorLimits, MetricFamily } from '../collect';
 import type { Logger } from '../logger';
 import { ServedDirectories, type DirectorySource } from './served-directories';
 
@@ -30,8 +30,10 @@ export class MetricsService {
     log: Logger,
     /** Where the dead pids marked are counted; none marked without it (an endpoint alone). */
     private readonly care: CareHealth = { deadPidsMarked: 0 },
+    /** Per directory, what one scrape may hold and read (default: no limit). */
+    limits?: CollectorLimits,
   ) {
-    this.directories = new ServedDirectories(log);
+    this.directories = new ServedDirectories(log, limits);
   }
 
   collect(sources: readonly DirectorySource[], extra: MetricFamily[] = []): MetricFamily[] {

@@ -1,7 +1,7 @@
 // Collects several metric directories (one per PM2 app, or one in all) into one set of families.
 // With more than one directory every sample gets the app's name as a label, so two apps that use
 // the same metric name cannot collide.
-import { DirectoryCollector, LabelExtension, exposedNames, type MetricFamily } from '../collect';
+import { DirectoryCollector, LabelExtension, exposedNames, type CollectorLimits, type MetricFamily } from '../collect';
 import type { Logger } from '../logger';
 
 /** The label naming the app whose directory a sample came from, when several are served. */
@@ -19,7 +19,10 @@ export class ServedDirectories {
   /** One extension per label name and value, so extended label sets survive between scrapes. */
   private readonly extensions = new Map<string, LabelExtension>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly limits?: CollectorLimits,
+  ) {}
 
   /** The merged families of every source. A directory that cannot be read is skipped and logged. */
   collect(sources: readonly DirectorySource[]): MetricFamily[] {
@@ -73,7 +76,7 @@ export class ServedDirectories {
   private collectorFor(dir: string): DirectoryCollector {
     let collector = this.collectors.get(dir);
     if (collector === undefined) {
-      collector = new DirectoryCollector(dir, { warn: (message) => this.log.warn(message) });
+      collector = new DirectoryCollector(dir, { warn: (message) => this.log.warn(message), limits: this.limits });
       this.collectors.set(dir, collector);
     }
     return collector;

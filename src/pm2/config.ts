@@ -17,6 +17,10 @@ export interface ModuleConfig {
   reconcileIntervalSeconds: number;
   /** What compaction does with dead processes' `all` gauges: keep one sample per pid, or drop them. */
   deadAllGauges: 'keep' | 'drop';
+  /** Most series one scrape merges per directory; files past it are skipped (warned, counted). */
+  maxSeries: number;
+  /** Most bytes of metric files one scrape reads per directory, likewise. */
+  maxReadBytes: number;
   basicAuth?: BasicAuth;
   /** Serve HTTPS with these PEM files (absolute paths), read when the module starts. */
   tls?: { certPath: string; keyPath: string };
@@ -90,6 +94,12 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
   const reconcileIntervalSeconds = integerIn(text(raw, 'reconcile_interval'), 1, 86400);
   if (reconcileIntervalSeconds === undefined) problem('reconcile_interval', 'must be a whole number of seconds from 1 to 86400');
 
+  const maxSeries = integerIn(text(raw, 'max_series'), 1, 100_000_000);
+  if (maxSeries === undefined) problem('max_series', 'must be a whole number of series from 1 to 100000000');
+
+  const maxReadMegabytes = integerIn(text(raw, 'max_read_mb'), 1, 1_000_000);
+  if (maxReadMegabytes === undefined) problem('max_read_mb', 'must be a whole number of MiB from 1 to 1000000');
+
   const deadAllGauges = text(raw, 'dead_all_gauges');
   if (deadAllGauges !== 'keep' && deadAllGauges !== 'drop') problem('dead_all_gauges', 'must be "keep" or "drop"');
 
@@ -121,7 +131,13 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     problems.push(`"tls_cert" and "tls_key" must be absolute paths (pm2 set ${MODULE_NAME}:tls_cert PATH)`);
   }
 
-  if (problems.length > 0 || port === undefined || reconcileIntervalSeconds === undefined) {
+  if (
+    problems.length > 0 ||
+    port === undefined ||
+    reconcileIntervalSeconds === undefined ||
+    maxSeries === undefined ||
+    maxReadMegabytes === undefined
+  ) {
     throw new Error(`invalid settings: ${problems.join('; ')}`);
   }
   return {
@@ -132,6 +148,8 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     dir: dirSetting === '' ? defaultMetricsDir(home) : path.resolve(dirSetting),
     reconcileIntervalSeconds,
     deadAllGauges: deadAllGauges === 'drop' ? 'drop' : 'keep',
+    maxSeries,
+    maxReadBytes: maxReadMegabytes * 1024 * 1024,
     ...(basicAuth ? { basicAuth } : {}),
     ...(certPath !== '' && keyPath !== '' ? { tls: { certPath, keyPath } } : {}),
   };

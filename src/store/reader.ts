@@ -296,7 +296,7 @@ export class MetricFileReader {
     this.parsedEnd = end;
     if (error !== undefined) this.stuckProblem = `${error.message}; the rest of the file is skipped`;
     else if (limited) {
-      this.limitProblem = `the limit of ${keys.limit} distinct keys is reached at byte ${end}`;
+      this.limitProblem = `the limit of ${keys.limit} distinct keys (one per series) is reached at byte ${end}`;
     }
   }
 

@@ -159,6 +159,24 @@ const CASES: Case[] = [
     expected: BASELINE_PLUS_FIRST_ENTRY,
   },
   {
+    title: 'a key with a __name__ label (Prometheus would refuse the whole scrape)',
+    make(dir) {
+      writeDbFile(path.join(dir, 'counter_7.db'), [jobs('a', 5), { metric: 'jobs', sample: 'jobs_total', labels: { __name__: 'x', q: 'e' }, value: 1 }]);
+      return 'counter_7.db';
+    },
+    problem: /metric "jobs": label name "__name__" is reserved \(names starting with "__" belong to Prometheus\)/,
+    expected: BASELINE_PLUS_FIRST_ENTRY,
+  },
+  {
+    title: 'a key with another reserved __ label',
+    make(dir) {
+      writeDbFile(path.join(dir, 'gauge_all_7.db'), [{ metric: 'level', labels: { __meta_x: 'y' }, value: 1 }]);
+      return 'gauge_all_7.db';
+    },
+    problem: /metric "level": label name "__meta_x" is reserved/,
+    expected: BASELINE,
+  },
+  {
     title: 'a metric written as another type than in the other files',
     make(dir) {
       writeDbFile(path.join(dir, 'gauge_all_7.db'), [{ metric: 'jobs', sample: 'jobs_total', labels: { q: 'a' }, value: 5 }]);
@@ -274,6 +292,56 @@ describe('collector defence against bad files', () => {
     assertSameSamples(samplesOf(collector.collect()), BASELINE, 'oversized file skipped');
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /counter_7\.db: it is 1073741832 bytes, over the 1073741824-byte limit/);
+  });
+
+  it('reads a sparse 1 GiB file claiming 1 GiB in use as what it holds: a few KiB, once, until it changes', () => {
+    const filePath = path.join(dir, 'counter_7.db');
+    const first = fileBytes([jobs('a', 5)]);
+    const used = MAX_FILE_BYTES - 64;
+    first.writeInt32LE(used, 0);
+    fs.writeFileSync(filePath, first.subarray(0, HEADER_BYTES + entryBytes(Buffer.byteLength(keyOf(jobs('a', 5))))));
+    fs.truncateSync(filePath, MAX_FILE_BYTES);
+    const warnings: string[] = [];
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    const collector = new DirectoryCollector(dir, { warn: (message) => warnings.push(message) });
+    for (let scrape = 0; scrape < 3; scrape++) {
+      assertSameSamples(samplesOf(collector.collect()), BASELINE_PLUS_FIRST_ENTRY, `scrape ${scrape}`);
+      // The good files and the bad one's first piece (64 KiB), never the gigabyte its header claims.
+      assert.ok(collector.stats.bytesRead < 1 << 20, `scrape ${scrape} read ${collector.stats.bytesRead} bytes`);
+      assert.equal(collector.stats.corruptFiles, 1);
+    }
+    assert.ok(process.memoryUsage().arrayBuffers - buffersBefore < 16 << 20, 'no buffer sized by the header');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /counter_7\.db: bad key length 0 at \d+; the rest of the file is skipped/);
+    // Repaired (another size and time): read again, wholly.
+    writeDbFile(filePath, [jobs('a', 5), jobs('c', 7)]);
+    assertSameSamples(samplesOf(collector.collect()), [...BASELINE_PLUS_FIRST_ENTRY, { name: 'jobs_total', labels: { q: 'c' }, value: 7 }], 'repaired');
+    assert.equal(collector.stats.corruptFiles, 0);
+  });
+
+  it('stops at its series limit and its bytes limit, warning how to raise them, and merges what fits', () => {
+    const many = (q: string, count: number): EntrySpec[] => Array.from({ length: count }, (_, i) => jobs(`${q}${i}`, 1));
+    writeDbFile(path.join(dir, 'counter_8.db'), many('x', 5000));
+    const warnings: string[] = [];
+    const bySeries = new DirectoryCollector(dir, { warn: (message) => warnings.push(message), limits: { series: 1000, raiseHint: 'raise it: HINT' } });
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const samples = samplesOf(bySeries.collect());
+      assert.equal(samples.length, 1000, 'exactly the limit');
+      // counter_8.db reaches it; the files after it in name order find it reached.
+      assert.equal(bySeries.stats.limitedFiles, 3);
+      assert.equal(bySeries.stats.corruptFiles, 0);
+    }
+    assert.equal(warnings.length, 3, warnings.join('\n'));
+    assert.match(warnings[0], /counter_8\.db: the limit of 1000 (distinct keys \(one per series\)|series) is reached at (byte|entry) \d+: the rest of this file is skipped in this scrape \(raise it: HINT\)/);
+    const limited = bySeries.selfMetrics().find((family) => family.name === 'pm2_prom_multiproc_collector_limited_files');
+    assert.equal(limited?.samples[0].value, 3);
+
+    const byBytes = new DirectoryCollector(dir, { warn: (message) => warnings.push(message), limits: { bytes: 64 * 1024 } });
+    const samples = samplesOf(byBytes.collect());
+    assert.ok(samples.length > 100 && samples.length < 5000 + BASELINE.length, `${samples.length} samples within 64 KiB`);
+    assert.ok(byBytes.stats.bytesRead <= 64 * 1024, `read ${byBytes.stats.bytesRead}`);
+    assert.match(warnings.join('\n'), /counter_8\.db: the limit of bytes read per scrape is reached at byte \d+/);
+    assert.match(warnings.at(-1) ?? '', /skipping \S+histogram_2\.db in this scrape: the limit of bytes read per scrape is reached/);
   });
 
   it('keeps every bad case from breaking the exposition, all at once', function () {
