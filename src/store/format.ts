@@ -146,7 +146,7 @@ export function legacyLayoutEnd(data: Uint8Array, from: number, available: numbe
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let position = from;
   while (position < used) {
-    if (position + 4 > used) return undefined;
+    if (position + 5 > used) return undefined;
     if (position + 5 > available) return position;
     const keyLength = view.getInt32(position, true);
     if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) return undefined;

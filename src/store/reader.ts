@@ -231,7 +231,8 @@ export class MetricFileReader {
       position = legacyLayoutEnd(this.buffer.bytes, position, available, used);
       if (position === undefined) return false;
       if (position === used) return true;
-      if (available >= maxBytes) return false;
+      // No more bytes to read (or allowed): what is there does not parse whole.
+      if (available >= Math.min(used, maxBytes)) return false;
       available = this.readMore(fd, available, Math.min(used, maxBytes, available * 2));
       if (available < 0) return false;
     }

@@ -97,6 +97,17 @@ const CASES: Case[] = [
     expected: BASELINE_PLUS_FIRST_ENTRY,
   },
   {
+    title: 'used ending 4 bytes into the first entry (its key length and nothing more)',
+    make(dir) {
+      const data = fileBytes([jobs('a', 5)]);
+      data.writeInt32LE(HEADER_BYTES + 4, 0);
+      fs.writeFileSync(path.join(dir, 'counter_7.db'), data);
+      return 'counter_7.db';
+    },
+    problem: /entry at 8 runs past used=12; the rest of the file is skipped/,
+    expected: BASELINE,
+  },
+  {
     title: 'a huge key length',
     make(dir) {
       const { data, at } = counterWithSecondEntry();

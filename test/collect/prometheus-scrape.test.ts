@@ -9,6 +9,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DirectoryCollector, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderOpenMetrics, renderText } from '../../src/collect';
+import * as fc from 'fast-check';
+import { damage, damagedVictim } from './support/damage';
 import { makeTempDir, removeDir, writeDbFile } from './support/files';
 import { PYTHON_CURRENT } from '../support/fixtures';
 
@@ -62,6 +64,10 @@ describe('renderings scraped by a real Prometheus server', function () {
       [
         ...awkward.map((value, i) => ({ metric: 'jobs', sample: 'jobs_total', labels: { value }, help: 'Jobs "done"\\\n.', value: i + 1 })),
         { metric: 'legacy_events', value: 5, help: 'A counter named without _total.' },
+        // Only a foreign or crafted file holds these: exposed, Prometheus would mark the whole target
+        // down (`label name "__name__" is not unique`); they are skipped with a warning.
+        { metric: 'jobs', sample: 'jobs_total', labels: { __name__: 'forged', value: 'x' }, value: 9 },
+        { metric: 'jobs', sample: 'jobs_total', labels: { __address__: 'forged', value: 'y' }, value: 9 },
       ],
     );
     writeDbFile(path.join(db, 'gauge_all_404.db'), [
@@ -69,7 +75,8 @@ describe('renderings scraped by a real Prometheus server', function () {
       { metric: 'ratio', labels: { kind: 'nan' }, value: NaN },
     ]);
 
-    const collector = new DirectoryCollector(db);
+    const warnings: string[] = [];
+    const collector = new DirectoryCollector(db, { warn: (message) => warnings.push(message) });
     server = http.createServer((request, response) => {
       const families = collector.collect();
       const openMetrics = request.url === '/openmetrics';
@@ -137,5 +144,61 @@ describe('renderings scraped by a real Prometheus server', function () {
     assert.deepEqual(await query('legacy_events'), both('5'));
     assert.deepEqual(await query('ratio{kind="inf"}'), both('+Inf'));
     assert.deepEqual(await query('ratio{kind="nan"}'), both('NaN'));
+    assert.deepEqual(await query('jobs_total{value=~"x|y"}'), []);
+    assert.match(warnings.join('\n'), /counter_404\.db: metric "jobs": label name "__name__" is reserved/);
+  });
+
+  it('keeps the target up while every scrape serves another damaged file (text and OpenMetrics)', async () => {
+    dir = makeTempDir('pm2-prom-scrape-fuzz-');
+    const db = path.join(dir, 'db');
+    fs.mkdirSync(db);
+    writeDbFile(path.join(db, 'counter_1.db'), [{ metric: 'steady', sample: 'steady_total', value: 7 }]);
+    const cases = fc.sample(fc.array(damage, { minLength: 1, maxLength: 4 }), { numRuns: 400, seed: 42 });
+    const served = { text: 0, openmetrics: 0 };
+    server = http.createServer((request, response) => {
+      const openMetrics = request.url === '/openmetrics';
+      const job = openMetrics ? 'openmetrics' : 'text';
+      // Forged entries are the most likely to reach the exposition: every scrape gets a new case.
+      fs.writeFileSync(path.join(db, 'counter_2.db'), damagedVictim(cases[served[job]++ % cases.length]));
+      const families = new DirectoryCollector(db, { warn: () => undefined }).collect();
+      response.setHeader('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
+      response.end(openMetrics ? renderOpenMetrics(families) : renderText(families));
+    });
+    const metricsPort = await listen(server);
+    const webPort = await freePort();
+    const config = path.join(dir, 'prometheus.yml');
+    const job = (name: string): string[] => [
+      `  - job_name: ${name}`,
+      `    metrics_path: /${name}`,
+      '    scrape_interval: 100ms',
+      '    scrape_timeout: 90ms',
+      `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
+    ];
+    fs.writeFileSync(config, ['scrape_configs:', ...job('text'), ...job('openmetrics'), ''].join('\n'));
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
+      { stdio: 'ignore' },
+    );
+    exited = new Promise((resolve) => prometheus?.on('exit', resolve));
+    const api = `http://127.0.0.1:${webPort}/api/v1`;
+    const SCRAPES = 40;
+    for (let attempt = 0; attempt < 600 && Math.min(served.text, served.openmetrics) < SCRAPES; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(Math.min(served.text, served.openmetrics) >= SCRAPES, `only ${JSON.stringify(served)} scrapes`);
+    // Prometheus records up=0 for a scrape it refused: the lowest up of every job must be 1.
+    type Series = { metric: { job: string }; value: [number, string] };
+    let result: Series[] = [];
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const body = (await getJson(`${api}/query?query=${encodeURIComponent('min_over_time(up[10m])')}`)) as { data: { result: Series[] } };
+      result = body.data.result;
+      if (result.length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(result.map((series) => [series.metric.job, series.value[1]]).sort(), [
+      ['openmetrics', '1'],
+      ['text', '1'],
+    ]);
   });
 });
