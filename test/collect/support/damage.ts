@@ -49,7 +49,7 @@ function appendForged(data: Buffer, key: unknown): Buffer {
 
 /** The victim's bytes after `damages`, in order. */
 export function damagedVictim(damages: readonly Damage[]): Buffer {
-  let data = Buffer.from(VICTIM);
+  let data: Buffer = Buffer.from(VICTIM);
   for (const change of damages) {
     if (change.kind === 'overwrite') {
       if (data.length > 0) Buffer.from(change.bytes).copy(data, Math.min(change.at, data.length - 1));
