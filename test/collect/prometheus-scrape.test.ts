@@ -46,6 +46,18 @@ describe('renderings scraped by a real Prometheus server', function () {
     }
   });
 
+  /** Starts Prometheus with `config` (its lines) on `webPort`, killed by afterEach; its API URL. */
+  function startPrometheus(config: string, webPort: number, lines: readonly string[]): string {
+    fs.writeFileSync(config, [...lines, ''].join('\n'));
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
+      { stdio: 'ignore' },
+    );
+    exited = new Promise((resolve) => prometheus?.on('exit', resolve));
+    return `http://127.0.0.1:${webPort}/api/v1`;
+  }
+
   afterEach(async () => {
     if (prometheus !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGKILL');
     await exited;
@@ -91,17 +103,12 @@ describe('renderings scraped by a real Prometheus server', function () {
       `    metrics_path: ${metricsPath}`,
       `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
     ];
-    fs.writeFileSync(
-      config,
-      ['global: { scrape_interval: 1s }', 'scrape_configs:', ...job('text', '/text'), ...job('openmetrics', '/openmetrics'), ''].join('\n'),
-    );
-    prometheus = spawn(
-      PROMETHEUS,
-      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
-      { stdio: 'ignore' },
-    );
-    exited = new Promise((resolve) => prometheus?.on('exit', resolve));
-    const api = `http://127.0.0.1:${webPort}/api/v1`;
+    const api = startPrometheus(config, webPort, [
+      'global: { scrape_interval: 1s }',
+      'scrape_configs:',
+      ...job('text', '/text'),
+      ...job('openmetrics', '/openmetrics'),
+    ]);
 
     type Target = { labels: { job: string }; health: string; lastError: string };
     let targets: Target[] = [];
@@ -174,14 +181,7 @@ describe('renderings scraped by a real Prometheus server', function () {
       '    scrape_timeout: 90ms',
       `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
     ];
-    fs.writeFileSync(config, ['scrape_configs:', ...job('text'), ...job('openmetrics'), ''].join('\n'));
-    prometheus = spawn(
-      PROMETHEUS,
-      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
-      { stdio: 'ignore' },
-    );
-    exited = new Promise((resolve) => prometheus?.on('exit', resolve));
-    const api = `http://127.0.0.1:${webPort}/api/v1`;
+    const api = startPrometheus(config, webPort, ['scrape_configs:', ...job('text'), ...job('openmetrics')]);
     const SCRAPES = 40;
     for (let attempt = 0; attempt < 600 && Math.min(served.text, served.openmetrics) < SCRAPES; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
