@@ -1,11 +1,10 @@
 {
+  "make_global_settings": [["LINK", "$(CC.target)"]],
   "targets": [
     {
       "target_name": "pm2_prom_multiproc",
-      "sources": ["native/mmap.cc"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
-      "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-Wall", "-Wextra"]
+      "sources": ["native/mmap.c"],
+      "cflags_c": ["-std=c11"]
     }
   ]
 }

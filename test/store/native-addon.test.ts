@@ -72,7 +72,7 @@ describe('choosing a backend', () => {
   it('falls back to pwrite with one one-line warning when the addon cannot load', async () => {
     const child = await runChild('backend-choice.ts', [dir], { env: { ...process.env, ...WITHOUT_ADDON, PM2_PROM_MULTIPROC_BACKEND: '' } });
     assert.equal(child.stdout, 'pwrite pwrite\n');
-    assert.match(child.stderr, /^pm2-prom-multiproc: the native mmap addon could not be loaded: No native build was found[^\n]*; using the slower pwrite backend\n$/);
+    assert.match(child.stderr, /^pm2-prom-multiproc: the native mmap addon could not be loaded: No native build was found[^\n]*; using the slower pwrite backend \(to compile the addon: npm explore pm2-prom-multiproc -- npm run build:native\)\n$/);
     assert.deepEqual(fs.readdirSync(dir).filter((name) => name.endsWith('.db')).length, 1, 'the fallback wrote its file');
   });
 

@@ -1,5 +1,6 @@
-// Chooses a backend and opens files with it: the native mmap addon when it loads (prebuilt or
-// built at install by node-gyp-build), else the pure-JS pwrite fallback after one warning.
+// Chooses a backend and opens files with it: the native mmap addon when it loads (the package's
+// prebuilds/, or a local build/ compiled by `npm run build:native`, as node-gyp-build finds
+// them), else the pure-JS pwrite fallback after one warning.
 
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,9 @@ import { PwriteFile } from './pwrite';
 export const BACKEND_ENV = 'PM2_PROM_MULTIPROC_BACKEND';
 // src/store/backends and dist/store/backends are both three levels below the package root.
 const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
+
+// Where no prebuild fits (another platform, an old libc): compiling needs make, a C compiler and python3.
+const COMPILE_HINT = 'to compile the addon: npm explore pm2-prom-multiproc -- npm run build:native';
 
 let addonLoad: { addon: MmapAddon } | { error: Error } | undefined;
 let fallbackWarned = false;
@@ -56,7 +60,7 @@ export function defaultBackend(): BackendKind {
   } catch (error) {
     if (!fallbackWarned) {
       fallbackWarned = true;
-      logger().warn(`${(error as Error).message}; using the slower pwrite backend`);
+      logger().warn(`${(error as Error).message}; using the slower pwrite backend (${COMPILE_HINT})`);
     }
     return 'pwrite';
   }
