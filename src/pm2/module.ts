@@ -1,7 +1,6 @@
 // Entry point of the PM2 module: reads the settings, follows PM2's processes and serves the
 // merged /metrics. A bad setting or a busy port is logged clearly and the module waits (a crash
 // would only make PM2 restart it in a loop); `pm2 set` restarts it with the new settings.
-import io from '@pm2/io';
 import type http from 'node:http';
 import { Housekeeper, MetricsService } from '../host';
 import { createLogger, setLogger, type Logger } from '../logger';
@@ -9,6 +8,7 @@ import { createMetricsHandler, listenOn, readTlsFiles, type TlsFiles } from '../
 import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from './config';
 import { Pm2Lifecycle } from './lifecycle';
 import { showHealthInMonit } from './monit';
+import { hostPm2 } from './host-pm2';
 import { Pm2Client } from './pm2-client';
 import { processMetrics } from './process-metrics';
 
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   // The module is one process: what the library parts report goes to its log as well.
   setLogger(log);
   // Announces the module to PM2 (its metrics in `pm2 monit`, its widget in PM2 Plus).
-  io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
+  hostPm2().io.initModule({ widget: { type: 'generic', el: { probes: true, actions: false } } });
   let config: ModuleConfig;
   let tls: TlsFiles | undefined;
   try {

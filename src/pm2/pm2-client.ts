@@ -1,5 +1,5 @@
 // The PM2 daemon, as this module uses it: connect, list the processes, follow process events.
-import pm2 from 'pm2';
+import { hostPm2 } from './host-pm2';
 import { readProcessList, type Pm2Process } from './process-list';
 
 export interface ProcessEvent {
@@ -24,22 +24,24 @@ function readEvent(data: unknown): ProcessEvent {
 }
 
 export class Pm2Client {
+  private readonly pm2 = hostPm2().pm2;
+
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      pm2.connect((error) => (error ? reject(new Error(`cannot connect to the PM2 daemon: ${error.message}`)) : resolve()));
+      this.pm2.connect((error) => (error ? reject(new Error(`cannot connect to the PM2 daemon: ${error.message}`)) : resolve()));
     });
   }
 
   list(): Promise<Pm2Process[]> {
     return new Promise((resolve, reject) => {
-      pm2.list((error, list) => (error ? reject(error) : resolve(readProcessList(list))));
+      this.pm2.list((error, list) => (error ? reject(error) : resolve(readProcessList(list))));
     });
   }
 
   /** Calls `listener` for every `process:event` the daemon publishes on its bus. */
   onProcessEvent(listener: (event: ProcessEvent) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      pm2.launchBus((error, bus: Bus) => {
+      this.pm2.launchBus((error, bus: Bus) => {
         if (error) {
           reject(new Error(`cannot open the PM2 event bus: ${error.message}`));
           return;
@@ -52,6 +54,6 @@ export class Pm2Client {
 
   /** Closes the RPC connection and the bus. */
   disconnect(): void {
-    pm2.disconnect();
+    this.pm2.disconnect();
   }
 }
