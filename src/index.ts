@@ -34,8 +34,6 @@ export type {
   SummaryChild,
   SummaryConfiguration,
 } from './metrics';
-export { linearBuckets, exponentialBuckets } from 'prom-client';
-export { collectDefaultMetrics, mirrorRegistry } from './mirror';
 export type { MirrorHandle, MirrorOptions, RuntimeMetricsOptions } from './mirror';
 
 export { DirectoryCollector, collectDirectory, renderOpenMetrics, renderText } from './collect';
@@ -44,12 +42,30 @@ export { markProcessDead } from './store';
 export type { GaugeMode } from './store';
 export { compactDirectory } from './host';
 export type { CompactionOptions, CompactionReport } from './host';
-export { serveClusterMetrics } from './cluster';
 export type { ClusterMetricsOptions, ClusterMetricsServer } from './cluster';
 export { setLogger } from './logger';
 export type { Logger } from './logger';
 
 import { globalRegistry } from './metrics';
+import type * as PromClient from 'prom-client';
+import type * as Mirror from './mirror';
+import type * as Cluster from './cluster';
+
+// Loaded on first call, not by require('pm2-prom-multiproc'): the mirror brings all of
+// prom-client (its default metrics load http, v8, perf_hooks), the cluster helper the HTTP
+// server and node:cluster, and an app that only updates metrics needs none of it
+// (bench/package.bench.ts measures the require time).
+/* eslint-disable @typescript-eslint/no-require-imports -- deferring the load is the point */
+const promClient = (): typeof PromClient => require('prom-client') as typeof PromClient;
+const mirror = (): typeof Mirror => require('./mirror') as typeof Mirror;
+const clusterHelper = (): typeof Cluster => require('./cluster') as typeof Cluster;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export const linearBuckets: typeof PromClient.linearBuckets = (...args) => promClient().linearBuckets(...args);
+export const exponentialBuckets: typeof PromClient.exponentialBuckets = (...args) => promClient().exponentialBuckets(...args);
+export const collectDefaultMetrics: typeof Mirror.collectDefaultMetrics = (...args) => mirror().collectDefaultMetrics(...args);
+export const mirrorRegistry: typeof Mirror.mirrorRegistry = (...args) => mirror().mirrorRegistry(...args);
+export const serveClusterMetrics: typeof Cluster.serveClusterMetrics = (...args) => clusterHelper().serveClusterMetrics(...args);
 
 /** The default registry (prom-client's `register`): in multiprocess mode it shows the whole directory. */
 export const register = globalRegistry;
