@@ -142,6 +142,10 @@ describe('renderings scraped by a real Prometheus server', function () {
     ];
     assert.deepEqual(await query('requests_total{method="GET"}'), both('6'));
     assert.deepEqual(await query('latency_seconds_bucket{method="POST",le="+Inf"}'), both('9'));
+    // README, "differs from prom-client": a bound as prom-client spells it finds nothing (Python's
+    // spelling is 1.0, which Prometheus 3 also normalises to); the regex form finds either.
+    assert.deepEqual(await query('latency_seconds_bucket{method="POST",le="1"}'), []);
+    assert.deepEqual(await query('latency_seconds_bucket{method="POST",le=~"1|1.0"}'), both('5'));
     assert.deepEqual(await query('latency_seconds_count{method="POST"}'), both('9'));
     assert.deepEqual(await query('g_all{method="GET",pid="303"}'), both('15'));
     assert.deepEqual(await query('jobs_total{value="q\\"uote"}'), both('1'));

@@ -1,0 +1,90 @@
+// Every code block in README.md runs as written, or is checked as far as it can be here: each
+// is claimed in test/package/readme.ts by the test that runs it. The library's snippets run in
+// an app that installed the packed tarball; install.test.ts runs the Install section's.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { collectDirectory } from '../../src/collect';
+import { PROMTOOL_MISSING, promtoolAvailable } from '../collect/support/promtool';
+import { freePort, httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
+import { ROOT, freshProject, installInto, packedTarball } from './packed';
+import { BLOCKS, matches, readmeBlock, readmeBlocks, substituted } from './readme';
+
+describe('README snippets', function () {
+  this.timeout(120_000);
+  let work: string;
+  let app: string;
+
+  before(() => {
+    work = makeTempDir('readme');
+    app = freshProject(work, 'my-app');
+    installInto(app, packedTarball());
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('are each run, or checked, by the test test/package/readme.ts names', () => {
+    const unclaimed = readmeBlocks()
+      .filter((block) => Object.values(BLOCKS).filter((ref) => matches(block, ref)).length !== 1)
+      .map((block) => `README.md line ${block.line} (${block.language}): claim it in test/package/readme.ts with the test that runs it`);
+    assert.deepEqual(unclaimed, []);
+  });
+
+  it('the metrics API: writes what the snippet records into PROMETHEUS_MULTIPROC_DIR', () => {
+    fs.writeFileSync(path.join(app, 'metrics-api.js'), readmeBlock(BLOCKS.metricsApi));
+    const dir = fs.mkdtempSync(path.join(work, 'metrics-'));
+    execFileSync(process.execPath, ['metrics-api.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir }, stdio: 'pipe' });
+    const samples = collectDirectory(dir).flatMap((family) => family.samples);
+    const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+      samples.find((sample) => sample.name === name && JSON.stringify(sample.labels) === JSON.stringify(labels))?.value;
+    assert.equal(value('http_requests_total', { method: 'GET' }), 1);
+    assert.equal(value('http_requests_total', { method: 'POST' }), 2);
+    assert.equal(value('latency_seconds_bucket', { le: '+Inf' }), 1);
+    assert.equal(value('latency_seconds_count'), 1);
+    // Without the variable the same snippet runs on in-memory metrics.
+    execFileSync(process.execPath, ['metrics-api.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: '' }, stdio: 'pipe' });
+  });
+
+  it("without PM2: the cluster primary serves its four workers' metrics (with a temporary directory and a free port)", async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'cluster-'));
+    const port = await freePort();
+    const primary = substituted(readmeBlock(BLOCKS.clusterPrimary), [
+      ["'/var/lib/myapp/metrics'", JSON.stringify(dir)],
+      ['port: 9321', `port: ${port}`],
+    ]);
+    fs.writeFileSync(path.join(app, 'primary.js'), primary);
+    fs.writeFileSync(
+      path.join(app, 'server.js'),
+      "new (require('pm2-prom-multiproc').Counter)({ name: 'worker_starts_total', help: 'Starts.' }).inc();\nsetInterval(() => {}, 1 << 30);\n",
+    );
+    // Its own process group, so that the primary and its workers end together.
+    const child = spawn(process.execPath, ['primary.js'], { cwd: app, detached: true, stdio: 'ignore' });
+    try {
+      await waitFor('worker_starts_total 4', async () =>
+        sampleValue((await httpGet(`http://127.0.0.1:${port}/metrics`)).text, 'worker_starts_total') === 4 ? true : undefined,
+      );
+    } finally {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    }
+  });
+
+  it('the Prometheus scrape config: promtool accepts it', function () {
+    if (!promtoolAvailable()) {
+      console.log(`      (${PROMTOOL_MISSING})`);
+      this.skip();
+    }
+    const config = path.join(work, 'prometheus.yml');
+    fs.writeFileSync(config, readmeBlock(BLOCKS.scrapeConfig));
+    execFileSync('promtool', ['check', 'config', config], { stdio: 'pipe' });
+  });
+
+  it("the clone's commands: every npm script they name exists", () => {
+    const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const ref of [BLOCKS.quickStart, BLOCKS.development]) {
+      for (const [, run, name] of readmeBlock(ref).matchAll(/^npm (run )?([\w:-]+)/gm)) {
+        if (run === undefined && ['install', 'ci'].includes(name)) continue;
+        assert.ok(name in scripts, `README runs npm ${run ?? ''}${name}, which package.json does not define`);
+      }
+    }
+  });
+});
