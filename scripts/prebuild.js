@@ -31,10 +31,10 @@ function onPath(command) {
   return spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
 }
 
-/** Each target with the compiler and strip that build it here, and what provides them. */
+/** Each target: its file, the compiler and strip that build it here, and what provides them. */
 function targets() {
   const host = os.arch();
-  return ['x64', 'arm64'].flatMap((arch) => {
+  const targets = ['x64', 'arm64'].flatMap((arch) => {
     const native = arch === host;
     const cross = `${TRIPLE[arch]}-linux-gnu`;
     const strip = native ? 'strip' : `${cross}-strip`;
@@ -45,6 +45,7 @@ function targets() {
         : { arch, libc: 'musl', cc: path.join(ROOT, '.toolchains', `${TRIPLE[arch]}-linux-musl-gcc`), strip, from: `scripts/musl-cross-toolchain.sh ${arch}` },
     ];
   });
+  return targets.map((target) => ({ ...target, output: path.join(OUT, `linux-${target.arch}`, `${NAME}.${target.libc}.node`) }));
 }
 
 /** What the binaries are made of: a change to any of these makes every prebuild stale. */
@@ -64,15 +65,13 @@ function headerEnv() {
 }
 
 function build(target, nodeGyp, work) {
-  const output = path.join(OUT, `linux-${target.arch}`, `${NAME}.${target.libc}.node`);
   // binding.gyp links with $(CC): setting CC alone makes compile and link use the target's compiler.
   const env = { ...process.env, ...headerEnv(), CC: target.cc };
   const args = [nodeGyp, 'rebuild', '--release', `--arch=${target.arch}`, '--loglevel=warn'];
   const run = spawnSync(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] });
   if (run.status !== 0) throw new Error(`prebuild: node-gyp failed for linux-${target.arch} ${target.libc} with ${target.cc} (its output is above)`);
-  fs.mkdirSync(path.dirname(output), { recursive: true });
-  execFileSync(target.strip, ['-o', output, path.join(work, 'build', 'Release', 'pm2_prom_multiproc.node')]);
-  return path.relative(ROOT, output);
+  fs.mkdirSync(path.dirname(target.output), { recursive: true });
+  execFileSync(target.strip, ['-o', target.output, path.join(work, 'build', 'Release', 'pm2_prom_multiproc.node')]);
 }
 
 function main() {
@@ -85,6 +84,14 @@ function main() {
   if (nodeGyp === undefined || !fs.existsSync(nodeGyp)) {
     throw new Error('prebuild: run it as `npm run prebuild`: npm names its own node-gyp in npm_config_node_gyp');
   }
+  // Stale binaries go first, whatever can be built afterwards.
+  const inputs = inputsHash();
+  if (!fs.existsSync(STAMP) || fs.readFileSync(STAMP, 'utf8') !== inputs) {
+    for (const stale of [OUT, path.join(ROOT, 'build')]) fs.rmSync(stale, { recursive: true, force: true });
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(STAMP, inputs);
+
   const missingTools = ['make', 'python3'].filter((tool) => !onPath(tool));
   if (missingTools.length > 0) {
     const message = `prebuild: nothing built: node-gyp needs ${missingTools.join(' and ')} (apt-get install make python3)`;
@@ -92,12 +99,6 @@ function main() {
     console.log(message);
     return;
   }
-
-  const inputs = inputsHash();
-  if (!fs.existsSync(STAMP) || fs.readFileSync(STAMP, 'utf8') !== inputs) {
-    for (const stale of [OUT, path.join(ROOT, 'build')]) fs.rmSync(stale, { recursive: true, force: true });
-  }
-  fs.mkdirSync(OUT, { recursive: true });
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-prebuild-'));
   const missing = [];
@@ -107,20 +108,21 @@ function main() {
     fs.cpSync(path.join(ROOT, 'native'), path.join(work, 'native'), { recursive: true });
     for (const target of targets()) {
       const label = `linux-${target.arch} ${target.libc}`;
-      const output = path.join(OUT, `linux-${target.arch}`, `${NAME}.${target.libc}.node`);
-      if (fs.existsSync(output)) {
-        console.log(`prebuild: ${label}: ${path.relative(ROOT, output)} is up to date`);
+      const file = path.relative(ROOT, target.output);
+      if (fs.existsSync(target.output)) {
+        console.log(`prebuild: ${label}: ${file} is up to date`);
       } else if (!onPath(target.cc) || !onPath(target.strip)) {
+        const absent = [target.cc, target.strip].filter((tool) => !onPath(tool)).map((tool) => path.basename(tool));
         missing.push(`${label} (${target.from})`);
-        console.log(`prebuild: ${label}: skipped, no ${path.basename(target.cc)} (${target.from})`);
+        console.log(`prebuild: ${label}: skipped, no ${absent.join(' and ')} (${target.from})`);
       } else {
-        console.log(`prebuild: ${label}: built ${build(target, nodeGyp, work)}`);
+        build(target, nodeGyp, work);
+        console.log(`prebuild: ${label}: built ${file}`);
       }
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  fs.writeFileSync(STAMP, inputs);
   if (requireAll && missing.length > 0) throw new Error(`prebuild --all: missing ${missing.join(', ')}`);
 }
 
