@@ -114,6 +114,20 @@ describe("README's Install section, as written, on the packed tarball", function
     }
   });
 
+  it('in the app: require() loads what the metrics need, and the rest on first call', () => {
+    const script = `const before = new Set(process.moduleLoadList);
+      const api = require('${NAME}');
+      const added = ['http', 'https', 'cluster', 'child_process', 'zlib'].filter((name) => !before.has('NativeModule ' + name) && process.moduleLoadList.includes('NativeModule ' + name));
+      const promClientIndex = () => Object.keys(require.cache).some((file) => file.endsWith('/prom-client/index.js'));
+      console.log(JSON.stringify({ added, index: promClientIndex() }));
+      console.log(JSON.stringify({ buckets: api.exponentialBuckets(1, 2, 3), index: promClientIndex() }));`;
+    const lines = execFileSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(lines.map((line) => JSON.parse(line) as unknown), [
+      { added: [], index: false },
+      { buckets: [1, 2, 4], index: true },
+    ]);
+  });
+
   it("where no prebuild fits: the pwrite warning's command compiles the addon in the installed package", function () {
     if (!['make', 'cc', 'python3'].every((tool) => spawnSync('sh', ['-c', 'command -v "$0"', tool]).status === 0)) {
       console.log('      (make, cc and python3 are needed to compile the addon: not compiled)');
