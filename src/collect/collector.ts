@@ -11,6 +11,7 @@ import {
   MetricFileReader,
   ReadBuffer,
   archiveFileName,
+  archiveNameOf,
   parseFileName,
   readArchiveGeneration,
   withoutAbsorbedClaims,
@@ -44,6 +45,11 @@ export interface CollectorOptions {
   warn?: (message: string) => void;
   /** Guards against a directory too large to merge; past a limit, files are skipped (warned, counted). */
   limits?: CollectorLimits;
+  /**
+   * Only the files whose name passes are read (another collector reads the others: the files of
+   * each app of a shared directory). Default: every file.
+   */
+  fileFilter?: (fileName: string) => boolean;
 }
 
 export interface CollectorLimits {
@@ -74,6 +80,7 @@ interface TrackedFile {
  */
 const SCRAPE_ATTEMPTS = 5;
 const UNSETTLED_KEY = '#unsettled';
+/** The archives of unknown apps; an app's own archives are learnt from the listing. */
 const ARCHIVE_NAMES = [
   archiveFileName('counter'),
   archiveFileName('histogram'),
@@ -104,6 +111,9 @@ export class DirectoryCollector {
   private readonly seriesLimit: number;
   private readonly bytesLimit: number;
   private readonly raiseHint: string;
+  private readonly fileFilter: ((fileName: string) => boolean) | undefined;
+  /** Archives whose generation tells a scrape that a compaction overlapped it. */
+  private readonly archiveNames = new Set(ARCHIVE_NAMES);
   private keys: KeyIndex;
   private merger: SampleMerger;
   /** One file's bytes at a time: files are read and merged one after another. */
@@ -123,6 +133,7 @@ export class DirectoryCollector {
     this.seriesLimit = options.limits?.series ?? Infinity;
     this.bytesLimit = options.limits?.bytes ?? Infinity;
     this.raiseHint = options.limits?.raiseHint ?? 'raise the collector\'s limits option';
+    this.fileFilter = options.fileFilter;
     this.keys = new KeyIndex(this.seriesLimit);
     this.merger = new SampleMerger(this.keys, this.seriesLimit);
   }
@@ -182,9 +193,12 @@ export class DirectoryCollector {
     return { families, filesVanished };
   }
 
-  /** The generation of every archive, as one comparable string ('0' for an absent archive). */
+  /**
+   * The generation of every archive known, as one comparable string ('0' for an absent archive).
+   * An archive first met in a listing makes the string longer: that scrape is done again.
+   */
   private archiveGenerations(): string {
-    return ARCHIVE_NAMES.map((name) => readArchiveGeneration(path.join(this.dir, name))).join(',');
+    return [...this.archiveNames].map((name) => readArchiveGeneration(path.join(this.dir, name))).join(',');
   }
 
   /** The collector's own health, as gauges (render them with the merged families). */
@@ -225,7 +239,15 @@ export class DirectoryCollector {
       this.warnOnce('', `cannot list metrics directory ${this.dir}: ${(error as Error).message}`);
       entries = [];
     }
-    const names = withoutAbsorbedClaims(this.dir, entries.filter((name) => name.endsWith('.db')).sort());
+    const filter = this.fileFilter;
+    const metricFiles = entries.filter((name) => name.endsWith('.db') && (filter === undefined || filter(name)));
+    for (const name of metricFiles) {
+      // Archives and claims (a claim's archive may not exist yet) of apps seen for the first time.
+      if (!name.includes('_archive') && !name.includes('.g')) continue;
+      const parsed = parseFileName(name);
+      if (parsed?.archive === true || parsed?.claimGeneration !== undefined) this.archiveNames.add(archiveNameOf(parsed));
+    }
+    const names = withoutAbsorbedClaims(this.dir, metricFiles.sort());
     const present = new Set(names);
     for (const name of this.files.keys()) if (!present.has(name)) this.files.delete(name);
     for (const name of this.warned.keys()) if (name.endsWith('.db') && !present.has(name)) this.warned.delete(name);

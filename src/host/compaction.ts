@@ -1,5 +1,8 @@
-// Compaction: folds the files of dead processes into one archive file per type (and gauge mode),
-// in the same byte format, so a directory stays bounded however often workers are recycled.
+// Compaction: folds the files of dead processes into one archive file per type (and gauge mode)
+// and app, in the same byte format, so a directory stays bounded however often workers are
+// recycled. A dead process's file goes into the archive of the app credited with it
+// (AppAttribution: its owner record's app, or none), and its claim carries that app in its name,
+// so a scrape credits the same app before, during and after the move.
 //
 // Crash safety. The process may be killed between any two system calls below; the directory is
 // then always in one of these states, and scrapes and the next compaction read it right:
@@ -26,8 +29,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ARCHIVE_GAUGE_MODES,
+  AppAttribution,
   GAUGE_MODE_TRAITS,
-  archiveFileName,
+  archiveNameOf,
   checkDirectory,
   claimFileName,
   encodeArchive,
@@ -40,22 +44,9 @@ import {
   readWholeFile,
   removeOrphanOwnerRecords,
 } from '../store';
-import type { ArchiveGaugeMode, EntryValue, FileName, FileType } from '../store';
+import type { ArchiveGaugeMode, EntryValue, FileName } from '../store';
 import { ArchiveFold } from './archive-fold';
 import { acquireCompactionLock } from './compaction-lock';
-
-/** One archive per file type, and per gauge mode for gauges. */
-export interface ArchiveGroup {
-  type: FileType;
-  mode?: ArchiveGaugeMode;
-}
-
-export const ARCHIVE_GROUPS: readonly ArchiveGroup[] = [
-  { type: 'counter' },
-  { type: 'histogram' },
-  { type: 'summary' },
-  ...ARCHIVE_GAUGE_MODES.map((mode): ArchiveGroup => ({ type: 'gauge', mode })),
-];
 
 /** A change compaction made to the directory, reported to `onStep` right after it is made. */
 export type CompactionStep =
@@ -97,6 +88,8 @@ export interface CompactionReport {
 interface DirectoryFile {
   fileName: string;
   name: FileName;
+  /** The app credited with its samples, whose archive it goes into. */
+  app: string | undefined;
 }
 
 /** Temp files are named after their archive: `.counter_archive.db.tmp`. */
@@ -135,17 +128,26 @@ class Compaction {
   run(): CompactionReport {
     const names = fs.readdirSync(this.dir);
     this.removeTempFiles(names);
+    const attribution = new AppAttribution(this.dir);
     const listed: DirectoryFile[] = [];
+    const groups = new Map<string, DirectoryFile[]>();
     for (const fileName of names) {
       const name = fileName.endsWith('.db') ? parseFileName(fileName) : undefined;
-      if (name !== undefined) listed.push({ fileName, name });
+      if (name === undefined) continue;
+      const file = { fileName, name, app: attribution.appOf(name) };
+      listed.push(file);
+      if (!archives(name)) continue;
+      // The archive's name says its type, mode and app: one group per archive name.
+      const archiveName = archiveNameOf({ ...name, app: file.app });
+      const group = groups.get(archiveName);
+      if (group === undefined) groups.set(archiveName, [file]);
+      else group.push(file);
     }
-    for (const group of ARCHIVE_GROUPS) {
-      const files = listed.filter((file) => file.name.type === group.type && file.name.mode === group.mode);
+    for (const [archiveName, files] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
       try {
-        this.compactGroup(group, files);
+        this.compactGroup(archiveName, files);
       } catch (error) {
-        this.report.problems.push(`${archiveFileName(group.type, group.mode)} not compacted: ${(error as Error).message}`);
+        this.report.problems.push(`${archiveName} not compacted: ${(error as Error).message}`);
       }
     }
     this.removeDeadGauges(listed);
@@ -155,16 +157,14 @@ class Compaction {
 
   /** A kill after 'archive-written' leaves the temp file; it holds nothing a scrape needs. */
   private removeTempFiles(names: readonly string[]): void {
-    const temps = new Set(ARCHIVE_GROUPS.map((group) => tempNameOf(archiveFileName(group.type, group.mode))));
     for (const fileName of names) {
-      if (!temps.has(fileName)) continue;
+      if (!isArchiveTempName(fileName)) continue;
       fs.rmSync(path.join(this.dir, fileName), { force: true });
       this.step('temp-removed', fileName);
     }
   }
 
-  private compactGroup(group: ArchiveGroup, files: readonly DirectoryFile[]): void {
-    const archiveName = archiveFileName(group.type, group.mode);
+  private compactGroup(archiveName: string, files: readonly DirectoryFile[]): void {
     const archivePath = path.join(this.dir, archiveName);
     const archiveExists = fs.existsSync(archivePath);
     const generation = archiveExists ? readArchiveGeneration(archivePath) : 0;
@@ -191,7 +191,8 @@ class Compaction {
     // Folded in the collector's order (sorted names, and `..._archive.db` sorts after every
     // pid), so ties of min, max and mostrecent go the same way before and after compaction.
     pending.sort();
-    const fold = new ArchiveFold(group.type, group.mode);
+    const kind = files[0].name;
+    const fold = new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
     let newGeneration = generation + 1;
     for (const claimName of pending) {
       fold.add(readWholeFile(path.join(this.dir, claimName)));
@@ -216,7 +217,7 @@ class Compaction {
       if (problem !== 'missing') this.report.problems.push(`${from} left as it is: it ${problem}`);
       return undefined;
     }
-    const claimName = claimFileName(file.name, generation, fs.lstatSync(from).ino);
+    const claimName = claimFileName(file.name, generation, fs.lstatSync(from).ino, file.app);
     const claimPath = path.join(this.dir, claimName);
     fs.renameSync(from, claimPath);
     this.step('claimed', claimName);
@@ -305,6 +306,16 @@ class Compaction {
 
 function tempNameOf(archiveName: string): string {
   return `.${archiveName}${TEMP_SUFFIX}`;
+}
+
+function isArchiveTempName(fileName: string): boolean {
+  if (!fileName.startsWith('.') || !fileName.endsWith(TEMP_SUFFIX)) return false;
+  return parseFileName(fileName.slice(1, -TEMP_SUFFIX.length))?.archive === true;
+}
+
+/** Whether files of this kind are folded into archives (per-process and live gauges are not). */
+function archives(name: FileName): boolean {
+  return name.mode === undefined || (ARCHIVE_GAUGE_MODES as readonly string[]).includes(name.mode);
 }
 
 /** Why a file cannot be folded whole ('missing' when it is gone), or undefined when it can. */

@@ -1,8 +1,8 @@
 // What one scrape exposes, for PM2 and for Node's cluster alike: the apps' merged directories,
 // the caller's extra families (PM2's process view) and the service's own health.
-import type { CollectorLimits, MetricFamily } from '../collect';
+import type { MetricFamily } from '../collect';
 import type { Logger } from '../logger';
-import { ServedDirectories, type DirectorySource } from './served-directories';
+import { ServedDirectories, type DirectorySource, type ServedDirectoriesOptions } from './served-directories';
 
 /** What the service reports of the directories' care (the housekeeper's count). */
 export interface CareHealth {
@@ -30,10 +30,9 @@ export class MetricsService {
     log: Logger,
     /** Where the dead pids marked are counted; none marked without it (an endpoint alone). */
     private readonly care: CareHealth = { deadPidsMarked: 0 },
-    /** Per directory, what one scrape may hold and read (default: no limit). */
-    limits?: CollectorLimits,
+    options: ServedDirectoriesOptions = {},
   ) {
-    this.directories = new ServedDirectories(log, limits);
+    this.directories = new ServedDirectories(log, options);
   }
 
   collect(sources: readonly DirectorySource[], extra: MetricFamily[] = []): MetricFamily[] {

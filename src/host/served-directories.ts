@@ -1,107 +1,121 @@
-// Collects several metric directories (one per PM2 app, or one in all) into one set of families.
-// With more than one directory every sample gets the app's name as a label, so two apps that use
-// the same metric name cannot collide.
-import { DirectoryCollector, LabelExtension, exposedNames, type CollectorLimits, type MetricFamily } from '../collect';
+// Collects the directories one host serves into one set of families. With app attribution (the
+// PM2 module) each directory is read per app (AppCollectors): a sample of a file whose app is
+// known is labelled pm2_app="<app>", in one directory or many, with one app or several.
+import { exposedNames, type CollectorLimits, type MetricFamily, type Sample } from '../collect';
 import type { Logger } from '../logger';
-
-/** The label naming the app whose directory a sample came from, when several are served. */
-export const APP_LABEL = 'pm2_app';
+import { AppCollectors, type CollectedPart } from './app-collectors';
+import type { OwnerRecorder } from './owner-recorder';
 
 export interface DirectorySource {
   dir: string;
-  /** The app(s) writing there; the value of APP_LABEL when several directories are served. */
-  app?: string;
+}
+
+export interface ServedDirectoriesOptions {
+  /**
+   * Label every sample with the app that wrote it (pm2_app), this recorder writing the owner
+   * records of processes that write none. Without it no label is added.
+   */
+  recorder?: OwnerRecorder;
+  /** What one scrape of a directory's files of one app may hold and read (default: no limit). */
+  limits?: CollectorLimits;
+}
+
+interface MergedFamily {
+  family: MetricFamily;
+  apps: Set<string | undefined>;
+  /** Some sample may repeat another's name and labels: parts that could hold the same series. */
+  mayRepeat: boolean;
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+/** Label sets as text, once per label object (the collector hands out the same ones each scrape). */
+const labelIdentities = new WeakMap<Labels, string>();
+
+function identityOf(labels: Labels): string {
+  let identity = labelIdentities.get(labels);
+  if (identity === undefined) {
+    identity = JSON.stringify(Object.keys(labels).sort().map((name) => [name, labels[name]]));
+    labelIdentities.set(labels, identity);
+  }
+  return identity;
 }
 
 export class ServedDirectories {
-  private readonly collectors = new Map<string, DirectoryCollector>();
+  private readonly directories = new Map<string, AppCollectors>();
   private readonly reportedConflicts = new Set<string>();
-  /** One extension per label name and value, so extended label sets survive between scrapes. */
-  private readonly extensions = new Map<string, LabelExtension>();
 
   constructor(
     private readonly log: Logger,
-    private readonly limits?: CollectorLimits,
+    private readonly options: ServedDirectoriesOptions = {},
   ) {}
 
   /** The merged families of every source. A directory that cannot be read is skipped and logged. */
   collect(sources: readonly DirectorySource[]): MetricFamily[] {
     this.forgetAllBut(sources);
-    const labelled = sources.length > 1;
-    const lists: MetricFamily[][] = [];
+    const parts: CollectedPart[] = [];
     for (const source of sources) {
-      let families: MetricFamily[];
       try {
-        families = this.collectorFor(source.dir).collect();
+        parts.push(...this.directoryFor(source.dir).collect());
       } catch (error) {
         this.log.warn(`cannot read metrics directory ${source.dir}: ${(error as Error).message}`);
-        continue;
       }
-      lists.push(labelled && source.app !== undefined ? this.withLabel(families, APP_LABEL, source.app) : families);
     }
-    return this.merge(lists);
+    return this.merge(parts);
   }
 
-  /** The collectors' own health; labelled with the directory when several are served. */
+  /** The collectors' own health, summed per directory; labelled with the directory when several are served. */
   selfMetrics(): MetricFamily[] {
-    const labelled = this.collectors.size > 1;
-    return this.merge(
-      [...this.collectors].map(([dir, collector]) =>
-        labelled ? this.withLabel(collector.selfMetrics(), 'dir', dir) : collector.selfMetrics(),
-      ),
-    );
+    const labelled = this.directories.size > 1;
+    const byName = new Map<string, MetricFamily>();
+    for (const [dir, directory] of this.directories) {
+      const families = summedHealth(directory.all.map((collector) => collector.selfMetrics()));
+      for (const family of labelled ? withLabel(families, 'dir', dir) : families) {
+        const known = byName.get(family.name);
+        if (known === undefined) byName.set(family.name, family);
+        else known.samples.push(...family.samples);
+      }
+    }
+    return [...byName.values()];
   }
 
   /** Files read and corrupt files, summed over every directory served. */
   totals(): { filesRead: number; corruptFiles: number } {
     let filesRead = 0;
     let corruptFiles = 0;
-    for (const collector of this.collectors.values()) {
-      filesRead += collector.stats.filesRead;
-      corruptFiles += collector.stats.corruptFiles;
+    for (const directory of this.directories.values()) {
+      for (const collector of directory.all) {
+        filesRead += collector.stats.filesRead;
+        corruptFiles += collector.stats.corruptFiles;
+      }
     }
     return { filesRead, corruptFiles };
   }
 
-  private withLabel(families: MetricFamily[], name: string, value: string): MetricFamily[] {
-    const key = JSON.stringify([name, value]);
-    let extension = this.extensions.get(key);
-    if (extension === undefined) {
-      extension = new LabelExtension({ [name]: value }, 'override');
-      this.extensions.set(key, extension);
+  private directoryFor(dir: string): AppCollectors {
+    let directory = this.directories.get(dir);
+    if (directory === undefined) {
+      directory = new AppCollectors(dir, this.log, this.options);
+      this.directories.set(dir, directory);
     }
-    return extension.families(families);
+    return directory;
   }
 
-  private collectorFor(dir: string): DirectoryCollector {
-    let collector = this.collectors.get(dir);
-    if (collector === undefined) {
-      collector = new DirectoryCollector(dir, { warn: (message) => this.log.warn(message), limits: this.limits });
-      this.collectors.set(dir, collector);
-    }
-    return collector;
-  }
-
-  // A collector caches every file of its directory, an extension every label set it made: drop
-  // those of directories and apps no longer served.
+  // A directory's collectors cache every file it holds: drop those of directories no longer served.
   private forgetAllBut(sources: readonly DirectorySource[]): void {
     const served = new Set(sources.map((source) => source.dir));
-    for (const dir of this.collectors.keys()) {
-      if (!served.has(dir)) this.collectors.delete(dir);
-    }
-    const labels = new Set(sources.flatMap((source) => [JSON.stringify(['dir', source.dir]), JSON.stringify([APP_LABEL, source.app])]));
-    for (const key of this.extensions.keys()) {
-      if (!labels.has(key)) this.extensions.delete(key);
+    for (const dir of this.directories.keys()) {
+      if (!served.has(dir)) this.directories.delete(dir);
     }
   }
 
   // Same name and type: one family with the samples of all. Another type under a taken name
   // cannot be exposed in the same family, so it is left out and reported once.
-  private merge(lists: MetricFamily[][]): MetricFamily[] {
-    const byName = new Map<string, MetricFamily>();
+  private merge(parts: readonly CollectedPart[]): MetricFamily[] {
+    const byName = new Map<string, MergedFamily>();
     const byExposedName = new Map<string, MetricFamily>();
-    for (const families of lists) {
-      for (const family of families) {
+    for (const part of parts) {
+      for (const family of part.families) {
         const existing = byName.get(family.name);
         if (existing === undefined) {
           // Another family already showing one of this family's names (a gauge "x_total" beside a
@@ -109,25 +123,94 @@ export class ServedDirectories {
           const names = exposedNames(family.name, family.type);
           const owner = names.map((name) => byExposedName.get(name)).find((found) => found !== undefined);
           if (owner !== undefined) {
-            if (!this.reportedConflicts.has(family.name)) {
-              this.reportedConflicts.add(family.name);
-              this.log.warn(`metric "${family.name}" (a ${family.type}) would be exposed under a name of the ${owner.type} "${owner.name}" of another directory: it is left out`);
-            }
+            this.reportOnce(
+              family.name,
+              `metric "${family.name}" (a ${family.type}) would be exposed under a name of the ${owner.type} "${owner.name}" of another directory: it is left out`,
+            );
             continue;
           }
           const copy = { ...family, samples: [...family.samples] };
-          byName.set(family.name, copy);
+          byName.set(family.name, { family: copy, apps: new Set([part.app]), mayRepeat: part.mayMergeLabelSets });
           for (const name of names) byExposedName.set(name, copy);
-        } else if (existing.type === family.type) {
-          existing.samples.push(...family.samples);
-        } else if (!this.reportedConflicts.has(family.name)) {
-          this.reportedConflicts.add(family.name);
-          this.log.warn(
-            `metric "${family.name}" is a ${existing.type} in one directory and a ${family.type} in another: only the ${existing.type} is exposed`,
+        } else if (existing.family.type === family.type) {
+          // Two apps' samples differ in pm2_app; one app's in two directories, or those of files
+          // of no known app, may be the same series.
+          if (part.app === undefined || existing.apps.has(part.app) || existing.apps.has(undefined) || part.mayMergeLabelSets) {
+            existing.mayRepeat = true;
+          }
+          existing.apps.add(part.app);
+          existing.family.samples.push(...family.samples);
+        } else {
+          this.reportOnce(
+            family.name,
+            `metric "${family.name}" is a ${existing.family.type} in one directory and a ${family.type} in another: only the ${existing.family.type} is exposed`,
           );
         }
       }
     }
-    return [...byName.values()];
+    return [...byName.values()].map((merged) => (merged.mayRepeat ? this.withoutRepeats(merged.family) : merged.family));
   }
+
+  /**
+   * One sample per name and label set: a series met twice (an app's files in two directories)
+   * is summed, as the merge sums it across files, for counters, summaries and histograms (exact
+   * where the histograms' buckets agree). A gauge's mode is not known here: its first value is kept.
+   */
+  private withoutRepeats(family: MetricFamily): MetricFamily {
+    const positions = new Map<string, Map<string, number>>();
+    const samples: Sample[] = [];
+    for (const sample of family.samples) {
+      let byLabels = positions.get(sample.name);
+      if (byLabels === undefined) {
+        byLabels = new Map();
+        positions.set(sample.name, byLabels);
+      }
+      const identity = identityOf(sample.labels);
+      const at = byLabels.get(identity);
+      if (at === undefined) {
+        byLabels.set(identity, samples.length);
+        samples.push(sample);
+      } else if (family.type === 'gauge') {
+        this.reportOnce(
+          `${family.name}#repeat`,
+          `gauge "${family.name}" has a series written in two places (files of one app in two directories, or of no known ` +
+            'app): only the first value is exposed',
+        );
+      } else {
+        samples[at] = { ...samples[at], value: samples[at].value + sample.value };
+      }
+    }
+    return { ...family, samples };
+  }
+
+  private reportOnce(key: string, message: string): void {
+    if (this.reportedConflicts.has(key)) return;
+    this.reportedConflicts.add(key);
+    this.log.warn(message);
+  }
+}
+
+/** Health families of several collectors of one directory, each sample summed over them. */
+function summedHealth(lists: readonly MetricFamily[][]): MetricFamily[] {
+  const byName = new Map<string, MetricFamily>();
+  for (const families of lists) {
+    for (const family of families) {
+      const known = byName.get(family.name);
+      if (known === undefined) {
+        byName.set(family.name, { ...family, samples: family.samples.map((sample) => ({ ...sample })) });
+      } else {
+        family.samples.forEach((sample, index) => {
+          if (known.samples[index] !== undefined) known.samples[index].value += sample.value;
+        });
+      }
+    }
+  }
+  return [...byName.values()];
+}
+
+function withLabel(families: readonly MetricFamily[], name: string, value: string): MetricFamily[] {
+  return families.map((family) => ({
+    ...family,
+    samples: family.samples.map((sample) => ({ ...sample, labels: { ...sample.labels, [name]: value } })),
+  }));
 }

@@ -1,5 +1,6 @@
 // Which directories to serve: the module's own directory plus every PROMETHEUS_MULTIPROC_DIR that
-// an app declares in its environment. Apps sharing a directory share one source.
+// an app declares in its environment. Apps sharing a directory share one source (which app wrote
+// which file is the files' own business: src/host/app-collectors.ts).
 import type { DirectorySource } from '../host';
 import type { Logger } from '../logger';
 import type { Pm2Process } from './process-list';
@@ -13,22 +14,12 @@ export class DirectoryDiscovery {
   ) {}
 
   sources(processes: readonly Pm2Process[]): DirectorySource[] {
-    const appsByDir = new Map<string, Set<string>>([[this.defaultDir, new Set()]]);
+    const dirs = new Set([this.defaultDir]);
     for (const process of processes) {
-      if (process.metricsDir === undefined) {
-        this.warnIfClustered(process);
-        continue;
-      }
-      let apps = appsByDir.get(process.metricsDir);
-      if (apps === undefined) {
-        apps = new Set();
-        appsByDir.set(process.metricsDir, apps);
-      }
-      apps.add(process.name);
+      if (process.metricsDir === undefined) this.warnIfClustered(process);
+      else dirs.add(process.metricsDir);
     }
-    return [...appsByDir].map(([dir, apps]) =>
-      apps.size === 0 ? { dir } : { dir, app: [...apps].sort().join(',') },
-    );
+    return [...dirs].map((dir) => ({ dir }));
   }
 
   // A cluster without a directory exposes one worker per scrape: the problem this module solves.

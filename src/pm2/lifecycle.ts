@@ -2,8 +2,9 @@
 // directories in use are kept (prepared once), a process that PM2 reports ended is marked dead,
 // and the housekeeper's periodic reconcile catches the events that were missed (module down or
 // restarting, daemon reloaded). PM2 7's `exit` event carries no pid, so the pid of each pm_id is
-// remembered from the process list.
-import type { DirectorySource, Housekeeper } from '../host';
+// remembered from the process list. Each listed process that writes no owner record itself
+// (Python's client) gets one from the recorder while it runs, so its files keep its app.
+import { OwnerRecorder, type DirectorySource, type Housekeeper } from '../host';
 import type { Logger } from '../logger';
 import { singleFlight } from '../server';
 import { DirectoryDiscovery } from './discovery';
@@ -16,8 +17,11 @@ const ENDING_EVENTS = new Set(['exit', 'stop', 'delete', 'restart', 'restart ove
 export class Pm2Lifecycle {
   /** Refreshes the process list and the directories; concurrent callers share one refresh. */
   readonly refresh: () => Promise<Pm2Process[]>;
+  /** Writes the owner records of processes that write none; asks the process list for their app. */
+  readonly recorder: OwnerRecorder;
   private readonly discovery: DirectoryDiscovery;
   private readonly pidByPmId = new Map<number, number>();
+  private appByPid = new Map<number, string>();
   private servedSources: DirectorySource[] = [];
   private lastProcesses: Pm2Process[] = [];
 
@@ -28,6 +32,7 @@ export class Pm2Lifecycle {
     private readonly log: Logger,
   ) {
     this.discovery = new DirectoryDiscovery(defaultDir, log);
+    this.recorder = new OwnerRecorder(log, (pid) => this.appByPid.get(pid));
     this.refresh = singleFlight(() => this.refreshNow());
   }
 
@@ -86,10 +91,16 @@ export class Pm2Lifecycle {
     for (const pmId of this.pidByPmId.keys()) {
       if (!known.has(pmId)) this.pidByPmId.delete(pmId);
     }
+    this.appByPid = new Map(processes.filter((process) => process.pid > 0).map((process) => [process.pid, process.name]));
     const sources = this.discovery.sources(processes);
     const kept = new Set(this.housekeeper.keep(sources.map((source) => source.dir)));
     this.servedSources = sources.filter((source) => kept.has(source.dir));
     this.lastProcesses = processes;
+    for (const process of processes) {
+      if (process.pid > 0 && process.metricsDir !== undefined && kept.has(process.metricsDir)) {
+        this.recorder.recordListed(process.metricsDir, process.pid, process.name);
+      }
+    }
     return processes;
   }
 }

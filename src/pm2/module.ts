@@ -60,12 +60,15 @@ async function main(): Promise<void> {
   }
 
   const housekeeper = new Housekeeper({ log, deadAllGauges: config.deadAllGauges });
-  const service = new MetricsService(log, housekeeper, {
-    series: config.maxSeries,
-    bytes: config.maxReadBytes,
-    raiseHint: `raise it: pm2 set ${MODULE_NAME}:max_series N, pm2 set ${MODULE_NAME}:max_read_mb N`,
-  });
   const lifecycle = new Pm2Lifecycle(new Pm2Client(), housekeeper, config.dir, log);
+  const service = new MetricsService(log, housekeeper, {
+    recorder: lifecycle.recorder,
+    limits: {
+      series: config.maxSeries,
+      bytes: config.maxReadBytes,
+      raiseHint: `raise it: pm2 set ${MODULE_NAME}:max_series N, pm2 set ${MODULE_NAME}:max_read_mb N`,
+    },
+  });
   await lifecycle.start(config.reconcileIntervalSeconds * 1000);
   showHealthInMonit(() => service.health());
 

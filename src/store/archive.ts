@@ -8,9 +8,9 @@ import type { EntryValue, FileName } from './format';
 import type { ArchiveGaugeMode } from './gauge-modes';
 import { READ_ONLY_FLAGS, entryKey, readMetricFile } from './reader';
 
-/** The archive a claimed file or an archive belongs to (same type and gauge mode). */
+/** The archive a claimed file or an archive belongs to (same type, gauge mode and app). */
 export function archiveNameOf(name: FileName): string {
-  return archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined);
+  return archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined, name.app);
 }
 
 interface KnownGeneration {

@@ -300,6 +300,8 @@ export interface FileName {
   archive?: true;
   /** A dead process's file claimed by compaction: absorbed once its archive reaches this generation. */
   claimGeneration?: number;
+  /** The app an archive (or a claim, the archive it is for) holds the files of; none when unknown. */
+  app?: string;
 }
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
@@ -332,25 +334,68 @@ export function parseFileName(name: string): FileName | undefined {
 //
 // Both kinds of name keep Python's reading: its collector splits a name on '_' and takes the type
 // from the first part, the gauge mode from the second and the pid label (which these modes drop)
-// from the third, so `gauge_sum_archive.db` and `gauge_sum_123.g4.i5678.db` read as gauge sum.
+// from the third, so `gauge_sum_archive@api.db` and `gauge_sum_123@api.g4.i5678.db` read as
+// gauge sum. An archive holds the files of one app, named after `@` (`counter_archive@api.db`), or
+// of processes whose app is unknown (`counter_archive.db`, also the name of every archive written
+// before archives were kept per app); a claim names the archive it is for the same way.
 
 export const ARCHIVE_OWNER = 'archive';
 
-/** `counter_archive.db`, `gauge_sum_archive.db`: the one archive of a type (and gauge mode). */
-export function archiveFileName(type: FileType, mode?: ArchiveGaugeMode): string {
-  return fileNameFor(type, ARCHIVE_OWNER, mode);
+/** Bytes an app's name may take in a file name once encoded: NAME_MAX (255) is never reached. */
+const MAX_ENCODED_APP_BYTES = 150;
+
+/**
+ * An app's name as written in a file name: letters, digits, `_` and `-` as they are, every other
+ * UTF-8 byte as `%XX`; undefined when it cannot be written (too long, or not valid Unicode).
+ */
+export function encodeAppName(app: string): string | undefined {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(app).replace(/[.!~*'()]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  } catch {
+    return undefined; // a lone surrogate
+  }
+  return encoded !== '' && encoded.length <= MAX_ENCODED_APP_BYTES ? encoded : undefined;
+}
+
+/** The app of an encoded name, or undefined unless it is exactly what encodeAppName writes. */
+function decodeAppName(encoded: string | undefined): string | undefined {
+  if (encoded === undefined) return undefined;
+  let app: string;
+  try {
+    app = decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+  // One spelling per app: otherwise `%61pi` and `api` would be two archives of one app.
+  return encodeAppName(app) === encoded ? app : undefined;
+}
+
+function appSuffix(app: string | undefined): string {
+  if (app === undefined) return '';
+  const encoded = encodeAppName(app);
+  if (encoded === undefined) throw new Error(`app name ${JSON.stringify(app.slice(0, 40))} cannot be written in a file name`);
+  return `@${encoded}`;
+}
+
+/** `counter_archive.db`, `gauge_sum_archive@api.db`: the archive of a type (and gauge mode) and app. */
+export function archiveFileName(type: FileType, mode?: ArchiveGaugeMode, app?: string): string {
+  return fileNameFor(type, `${ARCHIVE_OWNER}${appSuffix(app)}`, mode);
 }
 
 /**
- * `counter_123.g4.i5678.db`: a dead process's `counter_123.db` claimed for archive generation 4.
- * The inode keeps the name unique when a reused pid's file is claimed for the same generation.
+ * `counter_123@api.g4.i5678.db`: a dead process's `counter_123.db` claimed for generation 4 of
+ * the archive of app `api` (no `@...` for the archive of unknown apps). The inode keeps the name
+ * unique when a reused pid's file is claimed for the same generation.
  */
-export function claimFileName(source: FileName, generation: number, inode: number): string {
-  return fileNameFor(source.type, source.owner, source.mode).replace(/\.db$/, `.g${generation}.i${inode}.db`);
+export function claimFileName(source: FileName, generation: number, inode: number, app?: string): string {
+  return fileNameFor(source.type, `${source.owner}${appSuffix(app)}`, source.mode).replace(/\.db$/, `.g${generation}.i${inode}.db`);
 }
 
+const ENCODED_APP = '@([A-Za-z0-9_%-]+)';
 const COMPACTION_FILE_NAME = new RegExp(
-  `^(counter|histogram|summary|gauge_(${ARCHIVE_GAUGE_MODES.join('|')}))_(?:(archive)|((\\d+)(?:-\\d+)?)\\.g(\\d+)\\.i\\d+)\\.db$`,
+  `^(counter|histogram|summary|gauge_(${ARCHIVE_GAUGE_MODES.join('|')}))_` +
+    `(?:(archive)(?:${ENCODED_APP})?|((\\d+)(?:-\\d+)?)(?:${ENCODED_APP})?\\.g(\\d+)\\.i\\d+)\\.db$`,
 );
 
 function parseCompactionFileName(name: string): FileName | undefined {
@@ -358,11 +403,15 @@ function parseCompactionFileName(name: string): FileName | undefined {
   if (!match) return undefined;
   const type: FileType = match[2] === undefined ? (match[1] as FileType) : 'gauge';
   const mode = match[2] as GaugeMode | undefined;
-  if (match[3] !== undefined) return { type, mode, owner: ARCHIVE_OWNER, archive: true };
-  const pid = Number(match[5]);
-  const claimGeneration = Number(match[6]);
+  const encodedApp = match[3] !== undefined ? match[4] : match[7];
+  const app = decodeAppName(encodedApp);
+  if (encodedApp !== undefined && app === undefined) return undefined;
+  const credit = app === undefined ? {} : { app };
+  if (match[3] !== undefined) return { type, mode, owner: ARCHIVE_OWNER, archive: true, ...credit };
+  const pid = Number(match[6]);
+  const claimGeneration = Number(match[8]);
   if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(claimGeneration)) return undefined;
-  return { type, mode, owner: match[4], pid, claimGeneration };
+  return { type, mode, owner: match[5], pid, claimGeneration, ...credit };
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   archiveFileName,
   claimFileName,
   decodeKey,
+  encodeAppName,
   encodeArchive,
   encodeKey,
   fileNameFor,
@@ -27,7 +28,7 @@ export { defaultBackend } from './backends/loader';
 export { KeyIndex } from './key-index';
 export { MetricFileReader, ReadBuffer, entryKey, readMetricFile } from './reader';
 export type { FileContents, ReadResult } from './reader';
-export { readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
+export { archiveNameOf, readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
 export {
   checkDirectory,
   isProcessAlive,
@@ -37,5 +38,13 @@ export {
   removeOrphanOwnerRecords,
   wipeIfStale,
 } from './directory';
-export { ownerRecordName, pidOfOwnerRecord, processStartTicks, readOwnerRecord } from './owner-record';
+export {
+  ownerRecordFromEnvironment,
+  ownerRecordName,
+  pidOfOwnerRecord,
+  processStartTicks,
+  readOwnerRecord,
+  writeOwnerRecordIfAbsent,
+} from './owner-record';
+export { AppAttribution } from './app-attribution';
 export type { OwnerRecord } from './owner-record';

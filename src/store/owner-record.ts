@@ -31,48 +31,107 @@ export function pidOfOwnerRecord(fileName: string): number | undefined {
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** /proc/PID/NAME as text; undefined when it cannot be read (no such process, another user's, no /proc). */
+function procFile(pid: number, name: string): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${name}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The start of `pid` in clock ticks since boot, from /proc/PID/stat; undefined when the process
  * does not exist or the system has no /proc. The command name (field 2) may hold spaces and
  * parentheses, so the fields are counted from the last ')'.
  */
 export function processStartTicks(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const stat = procFile(pid, 'stat');
+  if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields from the state (field 3) on: the start time is field 22.
   const start = Number(fields[22 - 3]);
   return Number.isSafeInteger(start) ? start : undefined;
 }
 
-/** This process's own record: its start time and, when PM2 started it, its app. */
-export function currentOwnerRecord(env: NodeJS.ProcessEnv = process.env): OwnerRecord {
-  const record: OwnerRecord = { pid: process.pid };
-  const start = processStartTicks(process.pid);
+/**
+ * The PM2 app of a process with this environment: PM2 gives every process it starts its `pm_id`
+ * and its app's `name`, and the processes those start inherit them. Undefined outside PM2.
+ */
+function appOfEnvironment(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return env.pm_id !== undefined && env.pm_id !== '' && typeof env.name === 'string' && env.name !== '' ? env.name : undefined;
+}
+
+/** The record of `pid`, a process with the environment `env`: its start and, under PM2, its app. */
+function recordOf(pid: number, env: Readonly<Record<string, string | undefined>>): OwnerRecord {
+  const record: OwnerRecord = { pid };
+  const start = processStartTicks(pid);
   if (start !== undefined) record.start = start;
-  if (env.pm_id !== undefined && env.pm_id !== '' && typeof env.name === 'string' && env.name !== '') record.app = env.name;
+  const app = appOfEnvironment(env);
+  if (app !== undefined) record.app = app;
   return record;
 }
 
+/** This process's own record: its start time and, when PM2 started it, its app. */
+export function currentOwnerRecord(env: NodeJS.ProcessEnv = process.env): OwnerRecord {
+  return recordOf(process.pid, env);
+}
+
 /**
- * Writes `record` as `owner_PID.json` in `dir`, replacing a record a predecessor with the same pid
- * left. Written to a temp file and renamed, so that a reader sees the old record or the new one,
- * never half of one. Throws when the directory refuses the write (the caller decides what that
- * costs: the record is an aid, the metric files do not depend on it).
+ * What `pid` would write in its own record, read from the environment it started with
+ * (/proc/PID/environ): `{ app }` (undefined outside PM2), or undefined when it cannot be read (no
+ * such process, another user's, no /proc). For writers that write no record: Python's client.
  */
-export function writeOwnerRecord(dir: string, record: OwnerRecord, fileMode = 0o600): void {
+export function ownerRecordFromEnvironment(pid: number): OwnerRecord | undefined {
+  // The kernel bounds its size (the exec's arguments and environment together).
+  const text = procFile(pid, 'environ');
+  // An empty environ is also what a zombie shows: nothing to tell from it.
+  if (text === undefined || text === '') return undefined;
+  const env: Record<string, string> = {};
+  for (const entry of text.split('\0')) {
+    const separator = entry.indexOf('=');
+    if (separator > 0) env[entry.slice(0, separator)] = entry.slice(separator + 1);
+  }
+  return recordOf(pid, env);
+}
+
+/**
+ * Writes `record` to a temp file beside `owner_PID.json` in `dir`, then `install`s it there (a
+ * rename or a link), so that a reader sees no record or a whole one; the temp file never stays.
+ */
+function installOwnerRecord(dir: string, record: OwnerRecord, fileMode: number, install: (temp: string, target: string) => void): void {
   const target = path.join(dir, ownerRecordName(record.pid));
   // Worker threads of one process may write the same record at once: each has its own temp file.
   const temp = path.join(dir, `.${ownerRecordName(record.pid)}.${process.pid}-${threadId}.tmp`);
   try {
     fs.writeFileSync(temp, `${JSON.stringify(record)}\n`, { mode: fileMode, flag: 'w' });
-    fs.renameSync(temp, target);
-  } catch (error) {
+    install(temp, target);
+  } finally {
     fs.rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Writes `record` as `owner_PID.json` in `dir`, replacing a record a predecessor with the same pid
+ * left. A reader sees the old record or the new one, never half of one. Throws when the directory
+ * refuses the write (the caller decides what that costs: the record is an aid, the metric files do
+ * not depend on it).
+ */
+export function writeOwnerRecord(dir: string, record: OwnerRecord, fileMode = 0o600): void {
+  installOwnerRecord(dir, record, fileMode, (temp, target) => fs.renameSync(temp, target));
+}
+
+/**
+ * Writes `record` as `owner_PID.json` in `dir` unless one is there already (the process's own, or
+ * one written meanwhile): for a process that writes none itself. Returns whether it was written.
+ */
+export function writeOwnerRecordIfAbsent(dir: string, record: OwnerRecord, fileMode = 0o600): boolean {
+  try {
+    // link, unlike rename, never replaces the record the process itself may have written meanwhile.
+    installOwnerRecord(dir, record, fileMode, (temp, target) => fs.linkSync(temp, target));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { compactDirectory } from '../../src/host/compaction';
 import { parseFileName } from '../../src/store/format';
-import { nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
+import { attributedScrape, nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { makeTempDir, removeDir } from '../collect/support/files';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -49,13 +49,15 @@ describe('compaction killed after each of its steps', function () {
     buildDir = makeTempDir('pm2-prom-compaction-build-');
     childScript = compileChild(buildDir);
     pristine = makeTempDir('pm2-prom-compaction-pristine-');
-    // Live workers (this process's threads), an archive from an earlier compaction, and the
-    // files of more dead workers since: the compaction under test folds those into the archive.
+    // Live workers (this process's threads), archives from an earlier compaction, and the files
+    // of more dead workers since: the compaction under test folds those into the archives, one
+    // set per app (the workers of app "api", and those that recorded no app).
     for (let thread = 1; thread <= 2; thread++) writeWorker(pristine, { pid: process.pid, threadId: thread }, 100 + thread).close();
     nextMillisecond();
-    for (let lifetime = 0; lifetime < 3; lifetime++) workerLifetime(pristine, lifetime);
+    const app = (lifetime: number): string | undefined => (lifetime % 2 === 0 ? 'api' : undefined);
+    for (let lifetime = 0; lifetime < 3; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime) });
     assert.deepEqual(compactDirectory(pristine).problems, []);
-    for (let lifetime = 3; lifetime < 5; lifetime++) workerLifetime(pristine, lifetime);
+    for (let lifetime = 3; lifetime < 5; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime) });
   });
   after(() => {
     removeDir(buildDir);
@@ -69,6 +71,8 @@ describe('compaction killed after each of its steps', function () {
 
   it('loses no value and counts none twice: scrapes after the kill, after a killed recovery, after the next compaction', () => {
     const expected = scrape(pristine);
+    const expectedByApp = attributedScrape(pristine);
+    assert.match(expectedByApp, /pm2_app="api"/);
     const liveFiles = fs.readdirSync(pristine).filter((name) => parseFileName(name)?.pid === process.pid).length;
     const full = compactInChild(childScript, workDir, 0);
     assert.equal(full.signal, null);
@@ -77,6 +81,7 @@ describe('compaction killed after each of its steps', function () {
     const seen = new Set(stepLines.map((line) => line.split(' ')[1]));
     assert.deepEqual([...seen].sort(), ['archive-renamed', 'archive-written', 'claim-deleted', 'claimed']);
     assert.equal(scrape(workDir), expected);
+    assert.equal(attributedScrape(workDir), expectedByApp);
 
     for (let killAt = 1; killAt <= stepLines.length; killAt++) {
       const step = stepLines[killAt - 1];
@@ -88,17 +93,20 @@ describe('compaction killed after each of its steps', function () {
       const withoutInode = (line: string | undefined): string | undefined => line?.replace(/\.i\d+\.db/g, '.db');
       assert.equal(withoutInode(killed.lines.at(-1)), withoutInode(step), 'the child ran the same steps as the full run');
       assert.equal(scrape(workDir), expected, `scrape right after a kill after step ${step}`);
+      assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape right after a kill after step ${step}`);
 
       // The compaction that cleans up after the kill is killed too, after its own first step.
       const recovery = compactInChild(childScript, workDir, 1);
       assert.equal(scrape(workDir), expected, `scrape after killing the recovery (${recovery.lines.join(', ')}) of a kill after ${step}`);
+      assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape after killing the recovery of a kill after ${step}`);
 
       const next = compactDirectory(workDir);
       assert.deepEqual(next.problems, [], `next compaction after a kill after step ${step}`);
       assert.equal(scrape(workDir), expected, `scrape after the next compaction (killed after step ${step})`);
+      assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape after the next compaction (killed after step ${step})`);
       const left = fs.readdirSync(workDir).sort();
-      // The live files, the seven archives, and the live process's owner record.
-      assert.equal(left.length, liveFiles + 7 + 1, `only live files and archives are left (killed after step ${step}): ${left.join(' ')}`);
+      // The live files, seven archives for each app (api, and none), and the live process's owner record.
+      assert.equal(left.length, liveFiles + 2 * 7 + 1, `only live files and archives are left (killed after step ${step}): ${left.join(' ')}`);
     }
   });
 });

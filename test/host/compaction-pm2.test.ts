@@ -9,7 +9,7 @@ import { IsolatedPm2 } from '../pm2/support';
 import { ensureBuilt, freePort, httpGet, sampleValue, sendRequests, waitFor } from '../server/support';
 
 const MODULE = 'pm2-prom-multiproc';
-const REQUESTS = { method: 'GET', route: '/', status: '200' };
+const REQUESTS = { method: 'GET', route: '/', status: '200', pm2_app: 'demo-app' };
 const WORKERS = 2;
 
 describe('pm2: the module compacts dead workers on its reconcile schedule', function () {
@@ -56,7 +56,8 @@ describe('pm2: the module compacts dead workers on its reconcile schedule', func
       await waitFor(`pid ${victim}'s files to be compacted`, () => (counterOwners().includes(victim) ? undefined : true), 60_000);
       assert.equal(await requestsTotal(), expected, `after worker ${victim} was killed and compacted`);
     }
-    assert.ok(fs.existsSync(path.join(dir, 'counter_archive.db')), fs.readdirSync(dir).join(' '));
+    // The workers recorded their app: their files went into its archive, and keep its label.
+    assert.ok(fs.existsSync(path.join(dir, 'counter_archive@demo-app.db')), fs.readdirSync(dir).join(' '));
     assert.deepEqual(counterOwners().filter((pid) => !isProcessAlive(pid)), [], 'no dead worker keeps a counter file');
     assert.match(pm2.logs(MODULE), /compacted .*prom-multiproc: \d+ files of dead pids folded into \d+ archives/);
     await sendRequests(appUrl, 10);

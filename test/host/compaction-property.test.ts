@@ -1,6 +1,7 @@
 // Property: for random files of live and dead owners (every archived type and gauge mode, keys
-// present in some files only, values of any sign), a compaction, or two with more deaths in
-// between, leaves the merge exactly as it was, and leaves only live files and archives.
+// present in some files only, values of any sign, owners of any app or none), a compaction, or
+// two with more deaths in between, leaves the merge exactly as it was, each sample credited to
+// the same app, and leaves only live files and archives.
 
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
@@ -10,7 +11,8 @@ import { compactDirectory } from '../../src/host/compaction';
 import { fileNameFor, parseFileName } from '../../src/store/format';
 import type { FileType } from '../../src/store/format';
 import type { GaugeMode } from '../../src/store/gauge-modes';
-import { deadPid, scrape } from './compaction-support/workers';
+import { attributedScrape, deadPid, scrape } from './compaction-support/workers';
+import { writeOwnerRecord } from '../../src/store/owner-record';
 import { makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import type { EntrySpec } from '../collect/support/files';
 
@@ -54,15 +56,21 @@ const fileSpec: fc.Arbitrary<FileSpec> = fc.record({
   late: fc.boolean(),
 });
 
+/** The app each owner's record names (none: a record without one, or no record at all). */
+const APPS = ['api', 'worker', 'py app', null, undefined] as const;
+const ownerApps = fc.array(fc.constantFrom(...APPS), { minLength: 9, maxLength: 9 });
+
 function ownerOf(index: number): { owner: string; live: boolean } {
   return index < 3 ? { owner: `${process.pid}-${index + 1}`, live: true } : { owner: String(deadPid(index)), live: false };
 }
 
 /** Writes the files of one round; mostrecent stamps all differ, so no tie depends on file order. */
-function writeFiles(dir: string, specs: readonly FileSpec[], stampBase: number): void {
+function writeFiles(dir: string, specs: readonly FileSpec[], stampBase: number, apps: ReadonlyArray<(typeof APPS)[number]>): void {
   specs.forEach((spec, fileIndex) => {
     const kind = KINDS[spec.kind];
-    const { owner } = ownerOf(spec.owner);
+    const { owner, live } = ownerOf(spec.owner);
+    const app = apps[spec.owner];
+    if (!live && app !== undefined) writeOwnerRecord(dir, app === null ? { pid: deadPid(spec.owner) } : { pid: deadPid(spec.owner), app });
     const entries: EntrySpec[] = [];
     kind.entries.forEach((entry, entryIndex) => {
       const value = spec.values[entryIndex];
@@ -80,7 +88,7 @@ function writeFiles(dir: string, specs: readonly FileSpec[], stampBase: number):
  * files first showed them, and compaction changes which file that is.
  */
 function sortedScrape(dir: string): string {
-  return scrape(dir).split('\n').sort().join('\n');
+  return [scrape(dir), attributedScrape(dir)].map((text) => text.split('\n').sort().join('\n')).join('\n---\n');
 }
 
 /** One file per name: the last spec for an owner and kind wins. */
@@ -95,23 +103,23 @@ describe('compaction (property)', function () {
 
   it('leaves the merge exactly as it was, over one or two compactions', () => {
     fc.assert(
-      fc.property(fc.array(fileSpec, { minLength: 1, maxLength: 14 }), (specs) => {
+      fc.property(fc.array(fileSpec, { minLength: 1, maxLength: 14 }), ownerApps, (specs, apps) => {
         const dir = makeTempDir('pm2-prom-compaction-property-');
         try {
           const early = distinct(specs.filter((spec) => !spec.late));
           // A late file of an owner that had an early one is a reused pid's new file.
           const late = distinct(specs.filter((spec) => spec.late));
-          writeFiles(dir, early, 1_000);
+          writeFiles(dir, early, 1_000, apps);
           const before = sortedScrape(dir);
           assert.deepEqual(compactDirectory(dir).problems, []);
           assert.equal(sortedScrape(dir), before, 'after the first compaction');
 
           const lateDead = late.filter((spec) => !ownerOf(spec.owner).live);
-          writeFiles(dir, lateDead, 10_000);
+          writeFiles(dir, lateDead, 10_000, apps);
           const beforeSecond = sortedScrape(dir);
           assert.deepEqual(compactDirectory(dir).problems, []);
           assert.equal(sortedScrape(dir), beforeSecond, 'after the second compaction');
-          for (const name of fs.readdirSync(dir)) {
+          for (const name of fs.readdirSync(dir).filter((file) => file.endsWith('.db'))) {
             const parsed = parseFileName(name);
             assert.ok(parsed?.archive === true || parsed?.pid === process.pid, `${name} is a live file or an archive`);
           }

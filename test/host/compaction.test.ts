@@ -7,6 +7,8 @@ import { compactDirectory } from '../../src/host/compaction';
 import { COMPACTION_LOCK_NAME } from '../../src/host/compaction-lock';
 import { decodeKey, parseFileName } from '../../src/store/format';
 import { readDbEntries } from '../support/metrics-dir';
+import { NO_PYTHON_CLIENT, PYTHON, pythonClientEnv } from '../support/python-client';
+import { writeOwnerRecord } from '../../src/store/owner-record';
 import { deadPid, killWorker, nextMillisecond, scrape, workerLifetime, writeWorker } from './compaction-support/workers';
 import { makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import { assertSameSamples, parseExposition } from '../collect/support/samples';
@@ -15,8 +17,7 @@ const LIVE_WORKERS = 4;
 /** Archives at most: counter, histogram, summary, gauge sum, min, max, mostrecent. */
 const ARCHIVES = 7;
 
-/** A Python with prometheus_client (env PYTHON, default python3): its MultiProcessCollector's text. */
-const PYTHON = process.env.PYTHON ?? 'python3';
+/** Python's MultiProcessCollector's text of a directory. */
 const PYTHON_COLLECT = `
 import sys
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
@@ -26,8 +27,9 @@ sys.stdout.write(generate_latest(registry).decode())
 `;
 
 function pythonCollect(dir: string): string | undefined {
-  const result = spawnSync(PYTHON, ['-c', PYTHON_COLLECT, dir], { encoding: 'utf8' });
-  if (result.error !== undefined || /No module named 'prometheus_client'/.test(result.stderr)) return undefined;
+  const env = pythonClientEnv();
+  if (env === undefined) return undefined;
+  const result = spawnSync(PYTHON, ['-c', PYTHON_COLLECT, dir], { encoding: 'utf8', env });
   assert.equal(result.status, 0, result.stderr);
   return result.stdout;
 }
@@ -229,12 +231,15 @@ describe('compaction', function () {
     for (let thread = 1; thread <= 2; thread++) writeWorker(dir, { pid: process.pid, threadId: thread }, thread).close();
     nextMillisecond();
     for (let lifetime = 0; lifetime < 6; lifetime++) workerLifetime(dir, lifetime);
+    // Half of the dead workers were PM2 apps: their files go into archives of their own.
+    for (let lifetime = 0; lifetime < 6; lifetime += 2) writeOwnerRecord(dir, { pid: deadPid(lifetime), app: lifetime < 3 ? 'api' : 'my_app.v2' });
     const before = pythonCollect(dir);
     if (before === undefined) {
-      console.log(`      (${PYTHON} has no prometheus_client: set PYTHON to one that has)`);
+      console.log(`      (${NO_PYTHON_CLIENT})`);
       this.skip();
     }
     compactDirectory(dir);
+    assert.ok(listing(dir).includes('counter_archive@api.db') && listing(dir).includes('gauge_sum_archive@my_app%2Ev2.db'), listing(dir).join(' '));
     assertSameSamples(parseExposition(pythonCollect(dir) ?? ''), parseExposition(before), 'Python after compaction');
     assertSameSamples(parseExposition(scrape(dir)), parseExposition(before), 'ours after compaction');
 

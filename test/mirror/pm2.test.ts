@@ -91,7 +91,7 @@ describe('register preload under PM2 (cluster mode, 4 instances, the module serv
     const perRoute = REQUESTS_PER_WORKER / 2;
     let exposition = await waitFor('4 workers mirrored', async () => {
       const text = await scrape();
-      return sampleValue(text, 'app_requests_total', { route: '/a' }) === 4 * perRoute && pidsOf(text, 'process_resident_memory_bytes').length === 4
+      return sampleValue(text, 'app_requests_total', { route: '/a', pm2_app: APP }) === 4 * perRoute && pidsOf(text, 'process_resident_memory_bytes').length === 4
         ? text
         : undefined;
     });
@@ -99,15 +99,15 @@ describe('register preload under PM2 (cluster mode, 4 instances, the module serv
     assert.equal(pids.length, 4);
     assert.deepEqual(pidsOf(exposition, 'process_resident_memory_bytes'), pids);
     assert.deepEqual(pidsOf(exposition, 'nodejs_heap_size_used_bytes'), pids);
-    assert.equal(sampleValue(exposition, 'app_payload_bytes_count'), 4 * REQUESTS_PER_WORKER);
+    assert.equal(sampleValue(exposition, 'app_payload_bytes_count', { pm2_app: APP }), 4 * REQUESTS_PER_WORKER);
 
     const totals: number[] = [];
     process.kill(pids[0], 'SIGKILL');
     exposition = await waitFor('PM2 to restart the killed worker and the module to drop its live gauges', async () => {
       const text = await scrape();
-      totals.push(sampleValue(text, 'app_requests_total', { route: '/a' }) ?? 0);
+      totals.push(sampleValue(text, 'app_requests_total', { route: '/a', pm2_app: APP }) ?? 0);
       const now = appPids();
-      return now.length === 4 && !now.includes(pids[0]) && sampleValue(text, 'app_requests_total', { route: '/a' }) === 5 * perRoute &&
+      return now.length === 4 && !now.includes(pids[0]) && sampleValue(text, 'app_requests_total', { route: '/a', pm2_app: APP }) === 5 * perRoute &&
         pidsOf(text, 'process_resident_memory_bytes').join() === now.join()
         ? text
         : undefined;

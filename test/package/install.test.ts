@@ -17,6 +17,8 @@ import { BLOCKS, readmeBlock, substituted } from './readme';
 const NAME = 'pm2-prom-multiproc';
 const HOST_PREBUILD = `prebuilds/linux-${os.arch()}/${NAME}.glibc.node`;
 const PASSWORD = 'correct horse';
+/** README's ecosystem files name the app `api`: every sample of its workers carries it. */
+const APP_LABEL = { pm2_app: 'api' };
 
 // Each worker counts its own start once and stays up: the merged total is the number of workers.
 const OUR_APP = `const { Counter } = require('${NAME}');
@@ -165,7 +167,7 @@ describe("README's Install section, as written, on the packed tarball", function
     const workers = pm2.list().filter((entry) => entry.name === 'api').length;
     assert.equal(workers, os.cpus().length, "instances: 'max'");
     await waitFor(`readme_app_starts_total ${workers}`, async () =>
-      sampleValue((await metrics()).text, 'readme_app_starts_total') === workers ? true : undefined,
+      sampleValue((await metrics()).text, 'readme_app_starts_total', APP_LABEL) === workers ? true : undefined,
     );
   });
 
@@ -175,7 +177,7 @@ describe("README's Install section, as written, on the packed tarball", function
     assert.equal((await metrics(`prom:${PASSWORD}x`)).status, 401);
     const scrape = await metrics(`prom:${PASSWORD}`);
     assert.equal(scrape.status, 200);
-    assert.equal(sampleValue(scrape.text, 'readme_app_starts_total'), os.cpus().length);
+    assert.equal(sampleValue(scrape.text, 'readme_app_starts_total', APP_LABEL), os.cpus().length);
     await waitFor('the module to log its new address', () => (pm2.logs(NAME).includes(`serving http://0.0.0.0:${port}/metrics `) ? true : undefined));
   });
 
@@ -189,7 +191,7 @@ describe("README's Install section, as written, on the packed tarball", function
     bash('pm2 start ecosystem.config.js', legacy, env);
     assert.equal(pm2.list().filter((entry) => entry.name === 'api').length, 4);
     await waitFor('readme_legacy_starts_total 4', async () =>
-      sampleValue((await metrics(`prom:${PASSWORD}`)).text, 'readme_legacy_starts_total') === 4 ? true : undefined,
+      sampleValue((await metrics(`prom:${PASSWORD}`)).text, 'readme_legacy_starts_total', APP_LABEL) === 4 ? true : undefined,
     );
   });
 });

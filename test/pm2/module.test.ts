@@ -1,16 +1,16 @@
 // The module under a real PM2 daemon with the demo app of ecosystem.config.js in cluster mode:
 // exact sums, SIGKILLed workers, module restarts, a restart of everything, a real Prometheus.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuilt, freePort, httpGet, makeTempDir, sampleLines, sampleValue, sendRequests, waitFor } from '../server/support';
+import { ensureBuilt, freePort, httpGet, sampleLines, sampleValue, sendRequests, waitFor } from '../server/support';
 import { isProcessAlive } from '../../src/store';
+import { PrometheusServer, skipWithoutPrometheus } from '../support/prometheus';
 import { IsolatedPm2, type ListedProcess } from './support';
 
 const MODULE = 'pm2-prom-multiproc';
-const REQUESTS = { method: 'GET', route: '/', status: '200' };
-const PROMETHEUS_BIN = '/usr/bin/prometheus';
+// Every sample of the demo app's files carries the app that wrote it, one app or many.
+const REQUESTS = { method: 'GET', route: '/', status: '200', pm2_app: 'demo-app' };
 
 function livePids(exposition: string): string[] {
   return sampleLines(exposition, 'demo_http_requests_in_flight').map((line) => /pid="(\d+)"/.exec(line)?.[1] ?? '');
@@ -83,7 +83,7 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
     expected = 400;
     const exposition = await scrape();
     assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), expected);
-    assert.equal(sampleValue(exposition, 'demo_http_request_duration_seconds_count', { route: '/' }), expected);
+    assert.equal(sampleValue(exposition, 'demo_http_request_duration_seconds_count', { route: '/', pm2_app: 'demo-app' }), expected);
     const workers = demoWorkers();
     assert.equal(workers.length, 4);
     for (const worker of workers) {
@@ -164,51 +164,23 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
   });
 
   describe('scraped by a real Prometheus server', () => {
-    let prometheus: ChildProcess | undefined;
-    let storage: string;
+    let prometheus: PrometheusServer | undefined;
 
     before(function () {
-      if (!fs.existsSync(PROMETHEUS_BIN)) {
-        console.warn(`      skipped: ${PROMETHEUS_BIN} is absent (apt-get install prometheus; .ci/run does)`);
-        this.skip();
-      }
+      skipWithoutPrometheus(this);
     });
 
-    after(() => {
-      prometheus?.kill('SIGKILL');
-      if (storage) fs.rmSync(storage, { recursive: true, force: true });
-    });
+    after(async () => prometheus?.stop());
 
     it('answers sum(...) queries with the exact totals', async () => {
-      storage = makeTempDir('prometheus');
-      const webPort = await freePort();
-      const config = path.join(storage, 'prometheus.yml');
-      fs.writeFileSync(
-        config,
-        [
-          'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-          'scrape_configs:',
-          '  - job_name: pm2',
-          `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`,
-          '',
-        ].join('\n'),
-      );
-      prometheus = spawn(
-        PROMETHEUS_BIN,
-        [`--config.file=${config}`, `--storage.tsdb.path=${path.join(storage, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
-        { stdio: 'ignore' },
-      );
-      const query = async (expression: string): Promise<number | undefined> => {
-        const response = await httpGet(`http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(expression)}`);
-        const body = JSON.parse(response.text) as { data?: { result?: Array<{ value: [number, string] }> } };
-        const value = body.data?.result?.[0]?.value[1];
-        return value === undefined ? undefined : Number(value);
-      };
-      await waitFor('Prometheus to scrape the module', async () => ((await query('up{job="pm2"}')) === 1 ? true : undefined), 60_000);
-      assert.equal(await query('sum(demo_http_requests_total)'), expected);
-      assert.equal(await query('sum(demo_http_request_duration_seconds_count{route="/"})'), expected);
-      assert.equal(await query('count(demo_http_requests_in_flight)'), 4);
-      assert.equal(await query('sum(pm2_up{name="demo-app"})'), 4);
+      prometheus = await PrometheusServer.start(['  - job_name: pm2', `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`]);
+      const started = Date.now();
+      assert.deepEqual((await prometheus.scrapedSince(started)).map((target) => [target.health, target.lastError]), [['up', '']]);
+      assert.equal(await prometheus.value('sum(demo_http_requests_total)'), expected);
+      assert.equal(await prometheus.value('sum(demo_http_request_duration_seconds_count{route="/"})'), expected);
+      assert.equal(await prometheus.value('count(demo_http_requests_in_flight)'), 4);
+      assert.equal(await prometheus.value('sum(pm2_up{name="demo-app"})'), 4);
+      assert.equal(await prometheus.value('pm2_prom_multiproc_directories'), 1);
     });
   });
 });

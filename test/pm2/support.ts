@@ -75,12 +75,12 @@ export class IsolatedPm2 {
       .join('');
   }
 
-  /** Kills the daemon with its apps, and removes its home. */
-  kill(): void {
+  /** Kills the daemon with its apps, and removes its home (and the test's other directories). */
+  kill(...alsoRemove: string[]): void {
     try {
       this.run('kill');
     } finally {
-      fs.rmSync(this.home, { recursive: true, force: true });
+      for (const dir of [this.home, ...alsoRemove]) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 }

@@ -121,14 +121,11 @@ describe('reliability: corrupt input against the collector', function () {
       writeDbFile(path.join(other, 'gauge_all_2.db'), [{ metric: 'jobs_total', value: 5 }, { metric: 'level', value: 1 }]);
       const warnings: string[] = [];
       const log = { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
-      const families = new ServedDirectories(log).collect([
-        { dir, app: 'a' },
-        { dir: other, app: 'b' },
-      ]);
+      const families = new ServedDirectories(log).collect([{ dir }, { dir: other }]);
       const text = renderText(families);
       assert.equal(await promtoolComplaints(text), '', text);
-      assert.match(text, /^jobs_total\{pm2_app="a"\} 2$/m);
-      assert.match(text, /^level\{pid="2",pm2_app="b"\} 1$/m);
+      assert.match(text, /^jobs_total 2$/m);
+      assert.match(text, /^level\{pid="2"\} 1$/m);
       assert.match(warnings.join('\n'), /metric "jobs_total" \(a gauge\) would be exposed under a name of the counter "jobs" of another directory/);
     } finally {
       removeDir(other);

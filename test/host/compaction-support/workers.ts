@@ -6,6 +6,10 @@
 import * as fs from 'node:fs';
 import { collectDirectory, renderText } from '../../../src/collect';
 import { markProcessDead } from '../../../src/store';
+import { writeOwnerRecord } from '../../../src/store/owner-record';
+import { OwnerRecorder } from '../../../src/host';
+import { ServedDirectories } from '../../../src/host/served-directories';
+import type { Logger } from '../../../src/logger';
 import { useStore } from '../../../src/metrics/active-store';
 import { Counter } from '../../../src/metrics/counter';
 import { Gauge } from '../../../src/metrics/gauge';
@@ -31,6 +35,8 @@ export interface WorkerOptions {
   /** Also write an `all` gauge (one sample per pid, kept after death unless dropped). */
   allGauge?: boolean;
   backend?: BackendKind;
+  /** The PM2 app the worker records in its owner record (none: it writes no record, as Python's). */
+  app?: string;
 }
 
 /**
@@ -39,6 +45,8 @@ export interface WorkerOptions {
  */
 export function writeWorker(dir: string, owner: { pid: number; threadId?: number }, seed: number, options: WorkerOptions = {}): ProcessStore {
   const store = new ProcessStore(dir, { pid: owner.pid, threadId: owner.threadId ?? 0, backend: options.backend ?? 'pwrite' });
+  // A stand-in pid writes no record: written here as a worker of that app writes its own.
+  if (options.app !== undefined) writeOwnerRecord(dir, { pid: owner.pid, app: options.app });
   useStore(store);
   try {
     const registers = [new Registry()];
@@ -78,9 +86,24 @@ export function workerLifetime(dir: string, index: number, options: WorkerOption
   killWorker(dir, writeWorker(dir, { pid }, index, options), pid);
 }
 
+const strictLog: Logger = {
+  info: () => undefined,
+  warn: (message) => {
+    throw new Error(`unexpected warning: ${message}`);
+  },
+  error: (message) => {
+    throw new Error(`unexpected error: ${message}`);
+  },
+};
+
 /** What a scrape shows: the merged directory in Prometheus text format. */
 export function scrape(dir: string): string {
-  return renderText(collectDirectory(dir, { warn: (message) => { throw new Error(`unexpected warning: ${message}`); } }));
+  return renderText(collectDirectory(dir, { warn: strictLog.warn }));
+}
+
+/** What the PM2 module's scrape shows: each sample labelled with the app credited with its file. */
+export function attributedScrape(dir: string): string {
+  return renderText(new ServedDirectories(strictLog, { recorder: new OwnerRecorder(strictLog) }).collect([{ dir }]));
 }
 
 /** Waits (busily, a few milliseconds) until Date.now() has moved on, so mostrecent stamps differ. */
