@@ -64,7 +64,7 @@ export class MetricsService {
       gauge('directories', 'Metric directories served.', this.directoriesServed),
       {
         name: `${PREFIX}_dead_pids_marked`,
-        help: 'Dead processes whose live gauges were removed, per directory.',
+        help: 'Dead processes whose live gauges were removed since the service started (once in each directory a process wrote to).',
         type: 'counter',
         samples: [{ name: `${PREFIX}_dead_pids_marked_total`, labels: {}, value: this.care.deadPidsMarked }],
       },

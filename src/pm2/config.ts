@@ -1,11 +1,18 @@
 // The module's settings: package.json `config` defaults, overridden with
 // `pm2 set pm2-prom-multiproc:KEY VALUE`, validated here into one typed object.
+import dns from 'node:dns';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseBasicAuthSetting, parseHashedBasicAuthSetting, type BasicAuth } from '../server';
 
 export const MODULE_NAME = 'pm2-prom-multiproc';
+
+/** The command that sets `key`, as every message about a setting ends: `pm2 set NAME:key VALUE`. */
+export function setCommand(key: string, value: string): string {
+  return `pm2 set ${MODULE_NAME}:${key} ${value}`;
+}
 
 export interface ModuleConfig {
   port: number;
@@ -73,8 +80,8 @@ function integerIn(value: string, min: number, max: number): number | undefined 
  */
 export function parseModuleConfig(raw: Record<string, unknown>, home: string = pm2Home()): ModuleConfig {
   const problems: string[] = [];
-  const problem = (key: string, expected: string): void => {
-    problems.push(`"${key}" ${expected}, got "${text(raw, key)}" (pm2 set ${MODULE_NAME}:${key} VALUE)`);
+  const problem = (key: string, expected: string, example = 'VALUE'): void => {
+    problems.push(`"${key}" ${expected}, got "${text(raw, key)}" (${setCommand(key, example)})`);
   };
 
   const port = integerIn(text(raw, 'port'), 1, 65535);
@@ -82,6 +89,8 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
 
   const host = text(raw, 'host');
   if (host === '' || /\s/.test(host)) problem('host', 'must be a host name or IP address to listen on');
+  // Digits and dots only is meant as an IPv4 address: 999.1.1.1 would otherwise go to DNS.
+  else if (/^[\d.]+$/.test(host) && !net.isIPv4(host)) problem('host', 'is not an IPv4 address (four numbers from 0 to 255)');
 
   const metricsPath = text(raw, 'path');
   if (!/^\/[^\s?#]+$/.test(metricsPath) || metricsPath === '/healthz') {
@@ -107,28 +116,38 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
   const basicAuthSetting = String(raw.basic_auth ?? '');
   const basicAuthHashSetting = text(raw, 'basic_auth_hash');
   if (basicAuthSetting !== '' && basicAuthHashSetting !== '') {
-    problems.push(`set only one of basic_auth and basic_auth_hash (pm2 set ${MODULE_NAME}:basic_auth "")`);
+    problems.push(`set only one of basic_auth and basic_auth_hash (${setCommand('basic_auth', '""')})`);
   } else if (basicAuthSetting !== '') {
     try {
       basicAuth = parseBasicAuthSetting(basicAuthSetting);
     } catch (error) {
       // Never echo the setting: it holds a password.
-      problems.push(`${(error as Error).message} (pm2 set ${MODULE_NAME}:basic_auth user:password)`);
+      problems.push(`${(error as Error).message} (${setCommand('basic_auth', 'user:password')})`);
     }
   } else if (basicAuthHashSetting !== '') {
     try {
       basicAuth = parseHashedBasicAuthSetting(basicAuthHashSetting);
     } catch (error) {
-      problems.push(`${(error as Error).message} (pm2 set ${MODULE_NAME}:basic_auth_hash SETTING)`);
+      problems.push(`${(error as Error).message} (${setCommand('basic_auth_hash', 'SETTING')})`);
     }
   }
 
   const certPath = text(raw, 'tls_cert');
   const keyPath = text(raw, 'tls_key');
+  const tlsFiles: Array<[key: 'tls_cert' | 'tls_key', value: string, example: string]> = [
+    ['tls_cert', certPath, '/path/to/cert.pem'],
+    ['tls_key', keyPath, '/path/to/key.pem'],
+  ];
   if ((certPath === '') !== (keyPath === '')) {
-    problems.push(`"tls_cert" and "tls_key" go together: set both (PEM file paths) or neither (pm2 set ${MODULE_NAME}:tls_cert PATH)`);
-  } else if (certPath !== '' && (!path.isAbsolute(certPath) || !path.isAbsolute(keyPath))) {
-    problems.push(`"tls_cert" and "tls_key" must be absolute paths (pm2 set ${MODULE_NAME}:tls_cert PATH)`);
+    const [[missing, , example], [present]] = certPath === '' ? tlsFiles : [...tlsFiles].reverse();
+    problems.push(
+      `"${missing}" is empty while "${present}" is set: "tls_cert" and "tls_key" go together, set both (PEM file paths) ` +
+        `or neither (${setCommand(missing, example)}, or ${setCommand(present, '""')} for plain HTTP)`,
+    );
+  } else {
+    for (const [key, value, example] of tlsFiles) {
+      if (value !== '' && !path.isAbsolute(value)) problem(key, 'must be an absolute path to a PEM file', example);
+    }
   }
 
   if (
@@ -153,4 +172,19 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     ...(basicAuth ? { basicAuth } : {}),
     ...(certPath !== '' && keyPath !== '' ? { tls: { certPath, keyPath } } : {}),
   };
+}
+
+/**
+ * A host setting that is a name no resolver knows (a typo) is refused like any bad setting; one
+ * that cannot be resolved for now (no DNS yet at boot) is left to the listen, which retries.
+ */
+export async function unresolvableHost(config: ModuleConfig): Promise<string | undefined> {
+  if (net.isIP(config.host) !== 0) return undefined;
+  try {
+    await dns.promises.lookup(config.host);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTFOUND') return undefined;
+    return `invalid settings: "host" is a name that does not resolve, got "${config.host}" (${setCommand('host', 'ADDRESS')})`;
+  }
 }

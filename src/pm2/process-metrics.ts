@@ -38,7 +38,13 @@ function numericValue(value: unknown): number {
   return Number.NaN;
 }
 
-export function processMetrics(processes: readonly Pm2Process[], now: number = Date.now()): MetricFamily[] {
+/** @pm2/io metrics of one process that are exposed elsewhere already (the module's own health). */
+export interface HiddenProbes {
+  pid: number;
+  names: ReadonlySet<string>;
+}
+
+export function processMetrics(processes: readonly Pm2Process[], now: number = Date.now(), hidden?: HiddenProbes): MetricFamily[] {
   const families = new Map<string, MetricFamily>();
   const add = (name: string, help: string, labels: Record<string, string>, value: number): void => {
     let family = families.get(name);
@@ -60,6 +66,7 @@ export function processMetrics(processes: readonly Pm2Process[], now: number = D
   for (const process of processes) {
     const labels = labelsOf(process);
     for (const [name, metric] of process.customMetrics) {
+      if (hidden !== undefined && process.pid === hidden.pid && hidden.names.has(name)) continue;
       const metricName = customMetricName(name);
       const number = numericValue(metric.value);
       if (Number.isNaN(number) || STANDARD_NAMES.has(metricName)) continue;

@@ -1,6 +1,5 @@
 // The HTTP endpoint: GET /metrics (negotiated format, gzip), GET / (landing page), GET /healthz,
 // 404 for anything else, optional basic auth on everything but /healthz.
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { MetricFamily } from '../collect';
@@ -131,25 +130,13 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   checkIntervalMs: 1_000,
 };
 
-/** Reads the PEM files named by the settings; throws an Error naming the file that failed. */
-export function readTlsFiles(certPath: string, keyPath: string): TlsFiles {
-  const read = (setting: string, filePath: string): Buffer => {
-    try {
-      return fs.readFileSync(filePath);
-    } catch (error) {
-      throw new Error(`cannot read the ${setting} file "${filePath}": ${(error as Error).message}`);
-    }
-  };
-  return { cert: read('tls_cert', certPath), key: read('tls_key', keyPath) };
-}
-
 export interface ListenOptions {
   /** HTTPS with these files; plain HTTP without. */
   tls?: TlsFiles;
   limits?: Partial<ConnectionLimits>;
 }
 
-/** Starts listening; rejects with an Error that names the address and the cause. */
+/** Starts listening; rejects with an Error that names the address and the cause (and has its `code`). */
 export function listenOn(
   handler: http.RequestListener,
   host: string,
@@ -163,9 +150,15 @@ export function listenOn(
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: limits.checkIntervalMs,
   };
-  const server: http.Server = options.tls
-    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler)
-    : http.createServer(serverOptions, handler);
+  let server: http.Server;
+  try {
+    server = options.tls
+      ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler)
+      : http.createServer(serverOptions, handler);
+  } catch (error) {
+    // OpenSSL refuses the certificate or key as soon as the server is made.
+    return Promise.reject(new Error(`cannot serve HTTPS on ${host}:${port} with this certificate and key: ${(error as Error).message}`));
+  }
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const cause =
@@ -175,8 +168,10 @@ export function listenOn(
             ? 'permission denied (ports below 1024 need privileges)'
             : error.code === 'EADDRNOTAVAIL'
               ? 'the host address is not available on this machine'
-              : error.message;
-      reject(new Error(`cannot listen on ${host}:${port}: ${cause}`));
+              : error.code === 'ENOTFOUND'
+                ? 'the host name does not resolve'
+                : error.message;
+      reject(Object.assign(new Error(`cannot listen on ${host}:${port}: ${cause}`), { code: error.code }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

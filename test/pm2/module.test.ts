@@ -11,6 +11,8 @@ import { IsolatedPm2, type ListedProcess } from './support';
 const MODULE = 'pm2-prom-multiproc';
 // Every sample of the demo app's files carries the app that wrote it, one app or many.
 const REQUESTS = { method: 'GET', route: '/', status: '200', pm2_app: 'demo-app' };
+/** The module's @pm2/io metrics as PM2's process view would show them: its own health again. */
+const HEALTH_READ_BACK = /^pm2_(scrape_duration|directories_served|files_read|corrupt_files|dead_pids_marked)[{ ]/m;
 
 function livePids(exposition: string): string[] {
   return sampleLines(exposition, 'demo_http_requests_in_flight').map((line) => /pid="(\d+)"/.exec(line)?.[1] ?? '');
@@ -114,11 +116,19 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
     const exposition = await scrape();
     assert.equal(sampleValue(exposition, 'demo_http_requests_total', REQUESTS), expected);
     assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_dead_pids_marked_total'), 1);
-    // The same health reaches `pm2 monit` through @pm2/io, and comes back in PM2's process view.
-    await waitFor('the module health in PM2', async () => {
-      const line = sampleLines(await scrape(), 'pm2_dead_pids_marked').find((l) => l.includes(`name="${MODULE}"`));
-      return line?.endsWith(' 1') ? true : undefined;
+    assert.match(exposition, /^# HELP pm2_prom_multiproc_dead_pids_marked_total Dead processes whose live gauges were removed since the service started \(once in each directory a process wrote to\)\.$/m);
+    // The same health reaches `pm2 monit` through @pm2/io ...
+    await waitFor('the module health in PM2', () => {
+      const [module] = (JSON.parse(pm2.run('jlist')) as Array<{ name: string; pm2_env: { axm_monitor?: Record<string, { value: unknown }> } }>).filter(
+        (entry) => entry.name === MODULE,
+      );
+      return module?.pm2_env.axm_monitor?.['Dead pids marked']?.value === 1 ? true : undefined;
     });
+    // ... and is exported once: not again in PM2's process view of the module, which still shows
+    // the module's other @pm2/io metrics.
+    const later = await scrape();
+    assert.ok(sampleLines(later, 'pm2_used_heap_size').some((line) => line.includes(`name="${MODULE}"`)), later);
+    assert.doesNotMatch(later, HEALTH_READ_BACK);
   });
 
   it('catches a worker that died while the module was down, and loses nothing over a module restart', async () => {
@@ -172,7 +182,7 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
 
     after(async () => prometheus?.stop());
 
-    it('answers sum(...) queries with the exact totals', async () => {
+    it('answers sum(...) queries with the exact totals, and sees the module health once', async () => {
       prometheus = await PrometheusServer.start(['  - job_name: pm2', `    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]`]);
       const started = Date.now();
       assert.deepEqual((await prometheus.scrapedSince(started)).map((target) => [target.health, target.lastError]), [['up', '']]);
@@ -180,6 +190,7 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
       assert.equal(await prometheus.value('sum(demo_http_request_duration_seconds_count{route="/"})'), expected);
       assert.equal(await prometheus.value('count(demo_http_requests_in_flight)'), 4);
       assert.equal(await prometheus.value('sum(pm2_up{name="demo-app"})'), 4);
+      assert.deepEqual(await prometheus.query('{__name__=~"pm2_(scrape_duration|directories_served|files_read|corrupt_files|dead_pids_marked)"}'), []);
       assert.equal(await prometheus.value('pm2_prom_multiproc_directories'), 1);
     });
   });

@@ -1,12 +1,14 @@
 // Access: basic auth configured as an scrypt hash (no password stored), HTTPS with a certificate
 // made by openssl here, both set through the module's `pm2 set` keys, and a configurable bind host.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MODULE_NAME, parseModuleConfig, readSettings, type ModuleConfig } from '../../src/pm2/config';
 import { hashBasicAuthSetting, parseHashedBasicAuthSetting } from '../../src/server/basic-auth';
-import { createMetricsHandler, listenOn, readTlsFiles } from '../../src/server/endpoint';
+import { createMetricsHandler, listenOn } from '../../src/server/endpoint';
+import { readTlsSettings } from '../../src/pm2/tls-settings';
 import type { Logger } from '../../src/logger';
 import { MetricsService } from '../../src/host';
 import { writeCounter } from '../server/support';
@@ -24,11 +26,15 @@ describe('reliability: access to the endpoint', function () {
   let dir: string;
   let certPath: string;
   let keyPath: string;
+  let otherKeyPath: string;
 
   before(() => {
     dir = makeTempDir('access');
     writeCounter(dir, 101, 'guarded_requests', { route: '/a' }, 7);
     ({ certPath, keyPath } = makeSelfSignedCertificate(dir));
+    const otherDir = path.join(dir, 'other');
+    fs.mkdirSync(otherDir);
+    otherKeyPath = makeSelfSignedCertificate(otherDir).keyPath;
   });
   after(() => removeDir(dir));
 
@@ -47,7 +53,7 @@ describe('reliability: access to the endpoint', function () {
       title: 'access',
       collect: async () => service.collect([{ dir }]),
     });
-    const tls = config.tls && readTlsFiles(config.tls.certPath, config.tls.keyPath);
+    const tls = config.tls && readTlsSettings(config.tls.certPath, config.tls.keyPath);
     const server = await listenOn(handler, config.host, 0, { tls });
     try {
       const port = (server.address() as AddressInfo).port;
@@ -111,8 +117,10 @@ describe('reliability: access to the endpoint', function () {
       [{ basic_auth_hash: 'prom:pw' }, /basic_auth_hash must be "user:scrypt:N:r:p:SALT:KEY"/],
       [{ basic_auth_hash: hashSetting.replace(':32768:', ':1024:') }, /N must be a power of two, at least 16384/],
       [{ basic_auth_hash: hashSetting.replace(/:[^:]+$/, ':c2hvcnQ=') }, /KEY at least 32/],
-      [{ tls_cert: certPath }, /"tls_cert" and "tls_key" go together/],
-      [{ tls_cert: 'cert.pem', tls_key: 'key.pem' }, /must be absolute paths/],
+      [{ tls_cert: certPath }, /"tls_key" is empty while "tls_cert" is set: .*\(pm2 set pm2-prom-multiproc:tls_key \/path\/to\/key\.pem, or pm2 set pm2-prom-multiproc:tls_cert "" for plain HTTP\)/],
+      [{ tls_key: keyPath }, /"tls_cert" is empty while "tls_key" is set: .*\(pm2 set pm2-prom-multiproc:tls_cert \/path\/to\/cert\.pem, or pm2 set pm2-prom-multiproc:tls_key ""/],
+      [{ tls_cert: 'cert.pem', tls_key: keyPath }, /^invalid settings: "tls_cert" must be an absolute path to a PEM file, got "cert.pem" \(pm2 set pm2-prom-multiproc:tls_cert \/path\/to\/cert\.pem\)$/],
+      [{ host: '999.1.1.1' }, /"host" is not an IPv4 address \(four numbers from 0 to 255\), got "999.1.1.1" \(pm2 set pm2-prom-multiproc:host VALUE\)/],
     ];
     for (const [settings, expected] of cases) {
       assert.throws(() => configFromPm2Set(settings), (error: Error) => {
@@ -121,7 +129,21 @@ describe('reliability: access to the endpoint', function () {
         return true;
       });
     }
-    assert.throws(() => readTlsFiles(path.join(dir, 'missing.pem'), keyPath), /cannot read the tls_cert file ".*missing\.pem"/);
+    const tlsCases: Array<[cert: string, key: string, expected: RegExp]> = [
+      [path.join(dir, 'missing.pem'), keyPath, /^"tls_cert" file ".*missing\.pem" cannot be read \(ENOENT.*\) \(pm2 set pm2-prom-multiproc:tls_cert \/path\/to\/cert\.pem\)$/],
+      [certPath, path.join(dir, 'missing.pem'), /^"tls_key" file ".*missing\.pem" cannot be read \(ENOENT.*\) \(pm2 set pm2-prom-multiproc:tls_key \/path\/to\/key\.pem\)$/],
+      // Each file where the other belongs: OpenSSL's "no start line" alone named neither.
+      [keyPath, certPath, /^"tls_cert" file ".*" holds no PEM certificate \(.*\) \(pm2 set pm2-prom-multiproc:tls_cert \/path\/to\/cert\.pem\)$/],
+      [certPath, certPath, /^"tls_key" file ".*" holds no PEM private key \(.*\) \(pm2 set pm2-prom-multiproc:tls_key \/path\/to\/key\.pem\)$/],
+      [certPath, otherKeyPath, /^"tls_key" file ".*" is not the private key of the certificate in "tls_cert" file ".*" \(pm2 set pm2-prom-multiproc:tls_key/],
+    ];
+    for (const [cert, key, expected] of tlsCases) {
+      assert.throws(() => readTlsSettings(cert, key), (error: Error) => {
+        assert.match(error.message, expected);
+        assert.doesNotMatch(error.message, /PRIVATE KEY-----/, 'no key material in the message');
+        return true;
+      });
+    }
     assert.throws(() => parseHashedBasicAuthSetting('prom:scrypt:16384:8:1:!!:!!'), /SALT and KEY must be base64/);
   });
 
