@@ -1,7 +1,7 @@
 // The `pm2-prom-multiproc` command: look at a metrics directory or one file from a shell.
 
 import * as fs from 'node:fs';
-import { checkedKey, collectDirectory, renderOpenMetrics, renderText } from './collect';
+import { DirectoryCollector, checkedKey, renderOpenMetrics, renderText } from './collect';
 import { compactDirectory } from './host';
 import { hashBasicAuthSetting } from './server';
 import { entryKey, markProcessDead, readMetricFile } from './store';
@@ -25,7 +25,8 @@ Commands:
                               (pm2 set pm2-prom-multiproc:basic_auth_hash "$(...)")
   --help                      this text
 
-Warnings about unreadable files go to stderr; the merge goes on without them.
+Warnings about unreadable files go to stderr; the merge goes on without them. collect exits 1
+when the directory itself cannot be listed.
 `;
 
 class UsageError extends Error {}
@@ -77,7 +78,8 @@ function collect(args: readonly string[]): number {
   requireDirectory(dir);
 
   // Warnings go to stderr through the package's logger, so stdout holds the exposition only.
-  const families = collectDirectory(dir);
+  const collector = new DirectoryCollector(dir);
+  const families = collector.collect();
   if (flags[0] === '--json') {
     const samples = families.flatMap((family) =>
       family.samples.map((sample) => ({ name: sample.name, labels: sample.labels, value: jsonValue(sample.value) })),
@@ -86,7 +88,8 @@ function collect(args: readonly string[]): number {
   } else {
     process.stdout.write(flags[0] === '--openmetrics' ? renderOpenMetrics(families) : renderText(families));
   }
-  return 0;
+  // The warning said why (no permission to list it, say); nothing of it could be merged.
+  return collector.stats.unreadableDirectories > 0 ? 1 : 0;
 }
 
 function hashPassword(args: readonly string[]): number {

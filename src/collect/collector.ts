@@ -30,6 +30,8 @@ export interface CollectorStats {
   limitedFiles: number;
   /** Bytes of files the last collect read. */
   bytesRead: number;
+  /** 1 when the last collect could not list the directory (no permission, say), else 0. */
+  unreadableDirectories: number;
   /** Series in the last collect's output, before histogram `_count`s are derived. */
   series: number;
   /** Series in the collector's table, including those of files gone since (bounded by rebuilds). */
@@ -102,6 +104,7 @@ export class DirectoryCollector {
     corruptFiles: 0,
     limitedFiles: 0,
     bytesRead: 0,
+    unreadableDirectories: 0,
     series: 0,
     trackedSeries: 0,
     collects: 0,
@@ -221,6 +224,11 @@ export class DirectoryCollector {
         'Metric files left unread wholly or in part by the last collect because its series or bytes limit was reached.',
         this.stats.limitedFiles,
       ),
+      gauge(
+        'pm2_prom_multiproc_collector_unreadable_directories',
+        'Metric directories the last collect could not list (see the warnings for why).',
+        this.stats.unreadableDirectories,
+      ),
       gauge('pm2_prom_multiproc_collector_series', 'Merged series in the last collect.', this.stats.series),
       gauge(
         'pm2_prom_multiproc_collector_duration_seconds',
@@ -235,8 +243,10 @@ export class DirectoryCollector {
     try {
       entries = fs.readdirSync(this.dir);
       this.clearWarning('');
+      this.stats.unreadableDirectories = 0;
     } catch (error) {
       this.warnOnce('', `cannot list metrics directory ${this.dir}: ${(error as Error).message}`);
+      this.stats.unreadableDirectories = 1;
       entries = [];
     }
     const filter = this.fileFilter;

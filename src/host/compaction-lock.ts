@@ -1,5 +1,6 @@
 // One compaction at a time per directory: a lock file naming the compacting pid. A lock left by
-// a compaction that was killed names a dead pid and is taken over.
+// a compaction that was killed names a dead pid and is taken over; so is, after a few seconds, a
+// lock that names no pid (its writer was killed between creating it and writing its pid).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,12 +13,7 @@ export const COMPACTION_LOCK_NAME = '.compaction.lock';
 export function acquireCompactionLock(dir: string): { release(): void } {
   const lockPath = path.join(dir, COMPACTION_LOCK_NAME);
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return { release: () => fs.rmSync(lockPath, { force: true }) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    if (createLock(lockPath)) return { release: () => fs.rmSync(lockPath, { force: true }) };
     const holder = lockHolder(lockPath);
     if (holder === 'starting') throw new Error(`another compaction is starting in ${dir} (${lockPath} is its lock)`);
     // Our own pid can only be a stale lock of a killed compaction whose pid we got by reuse:
@@ -30,8 +26,34 @@ export function acquireCompactionLock(dir: string): { release(): void } {
   throw new Error(`cannot take ${lockPath}: another compaction keeps taking it`);
 }
 
-/** A lock with no pid written yet is kept this long before it counts as left by a killed writer. */
-const UNWRITTEN_LOCK_MS = 60_000;
+/**
+ * Creates the lock holding this process's pid; false when one exists. A lock created but not
+ * written (ENOSPC, say) is removed before the error is thrown: it would block every compaction.
+ */
+function createLock(lockPath: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    fs.writeSync(fd, `${process.pid}\n`);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(lockPath, { force: true });
+    throw new Error(`cannot write the compaction lock ${lockPath}: ${(error as Error).message}`);
+  }
+  fs.closeSync(fd);
+  return true;
+}
+
+/**
+ * A lock with no pid in it is kept this long before it counts as left by a killed writer: a live
+ * writer writes its pid microseconds after creating the lock.
+ */
+const UNWRITTEN_LOCK_MS = 2_000;
 
 /** The pid in the lock; 'starting' while its writer has not written it yet; 'gone' when stale. */
 function lockHolder(lockPath: string): number | 'starting' | 'gone' {
@@ -45,5 +67,6 @@ function lockHolder(lockPath: string): number | 'starting' | 'gone' {
   }
   const pid = Number(text.trim());
   if (text.trim() !== '' && Number.isSafeInteger(pid) && pid > 0) return pid;
-  return Date.now() - modified < UNWRITTEN_LOCK_MS ? 'starting' : 'gone';
+  // A time in the future (a clock set back) must not make it young for ever.
+  return Math.abs(Date.now() - modified) < UNWRITTEN_LOCK_MS ? 'starting' : 'gone';
 }

@@ -76,8 +76,8 @@ export function hashBasicAuthSetting(username: string, password: string): string
 
 /**
  * scrypt derivations running at once, at most: each costs ~100 ms of CPU and 32 MiB, so a flood of
- * wrong passwords must not pile them up. Past this a check is refused outright (401); the scraper
- * whose header already passed is recognised without a derivation and is never refused for it.
+ * wrong passwords must not pile them up. Past this a check is refused outright (401); a scraper
+ * whose credentials already passed is recognised without a derivation and is never refused for it.
  */
 const MAX_DERIVATIONS = 4;
 
@@ -90,14 +90,15 @@ function digest(text: string): Buffer {
  * Builds a checker for `Authorization: Basic ...` headers. No comparison exits early: the user,
  * the password (or its scrypt key, derived off the event loop) and the header's shape are all
  * checked, each with timingSafeEqual over equal-length digests, before the answer is combined.
- * The last header that passed a hashed check is remembered by its digest, so a scraper that
- * sends the same credentials every time costs one scrypt, not one per scrape (and is served while
- * a flood of wrong passwords keeps every derivation slot busy).
+ * The credentials that passed a hashed check are remembered by their digest (one entry: only one
+ * user and password can pass), however the header spells them (`Basic` or `basic`, spaces, base64
+ * padding), so a scraper costs one scrypt, not one per scrape, and is served while a flood of
+ * wrong passwords keeps every derivation slot busy.
  */
 export function basicAuthChecker(expected: BasicAuth): (header: string | undefined) => Promise<boolean> {
   const expectedUser = digest(expected.username);
   const expectedPassword = 'password' in expected ? digest(expected.password) : undefined;
-  let acceptedHeader: Buffer | undefined;
+  let acceptedCredentials: Buffer | undefined;
   let derivations = 0;
   return async (header) => {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
@@ -105,8 +106,9 @@ export function basicAuthChecker(expected: BasicAuth): (header: string | undefin
     const separator = supplied.indexOf(':');
     const user = separator < 0 ? '' : supplied.slice(0, separator);
     const password = separator < 0 ? '' : supplied.slice(separator + 1);
-    const headerDigest = digest(header ?? '');
-    if (acceptedHeader !== undefined && timingSafeEqual(headerDigest, acceptedHeader)) return true;
+    const wellFormed = match !== null && separator >= 0;
+    const credentials = digest(supplied);
+    if (wellFormed && acceptedCredentials !== undefined && timingSafeEqual(credentials, acceptedCredentials)) return true;
     const userMatches = timingSafeEqual(digest(user), expectedUser);
     let passwordMatches: boolean;
     if (expectedPassword !== undefined) {
@@ -122,8 +124,8 @@ export function basicAuthChecker(expected: BasicAuth): (header: string | undefin
         derivations--;
       }
     }
-    const accepted = userMatches && passwordMatches && match !== null && separator >= 0;
-    if (accepted && expectedPassword === undefined) acceptedHeader = headerDigest;
+    const accepted = userMatches && passwordMatches && wellFormed;
+    if (accepted && expectedPassword === undefined) acceptedCredentials = credentials;
     return accepted;
   };
 }

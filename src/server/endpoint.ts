@@ -36,6 +36,22 @@ function landingPage(title: string, metricsPath: string): string {
 `;
 }
 
+/**
+ * The path a request asks for: the request target without its query, in origin form (`/metrics`)
+ * or in absolute form (`http://host:port/metrics`, which a server must accept: RFC 9112 3.2.2).
+ */
+function pathOf(target: string): string {
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return target;
+    }
+  }
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 function sendPlain(response: http.ServerResponse, status: number, text: string, head: boolean): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
   response.end(head ? undefined : text);
@@ -62,7 +78,7 @@ export function createMetricsHandler(options: EndpointOptions): http.RequestList
   }
 
   return (request, response) => {
-    const pathname = (request.url ?? '/').split('?')[0];
+    const pathname = pathOf(request.url ?? '/');
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
       response.setHeader('Allow', 'GET, HEAD');

@@ -34,7 +34,14 @@ const knownGenerations = new Map<string, KnownGeneration>();
  */
 export function readArchiveGeneration(filePath: string): number {
   // Most directories have no archive of most kinds: a plain lstat says so without an exception.
-  const current = fs.lstatSync(filePath, { throwIfNoEntry: false });
+  let current: fs.Stats | undefined;
+  try {
+    current = fs.lstatSync(filePath, { throwIfNoEntry: false });
+  } catch {
+    // A directory this process may not search (EACCES): nothing of it can be read, archives
+    // included; the listing that fails next says so.
+    current = undefined;
+  }
   const known = knownGenerations.get(filePath);
   if (current !== undefined && known !== undefined && sameFile(current, known)) return known.generation;
   knownGenerations.delete(filePath);

@@ -227,6 +227,52 @@ describe('compaction', function () {
     assert.ok(!fs.existsSync(lockPath), 'the lock is released');
   });
 
+  it('takes over, after a few seconds, a lock that names no pid (its writer was killed before writing it)', () => {
+    workerLifetime(dir, 0);
+    const lockPath = path.join(dir, COMPACTION_LOCK_NAME);
+    fs.writeFileSync(lockPath, '');
+    // Just created: its writer may be between creating it and writing its pid.
+    assert.throws(() => compactDirectory(dir), new RegExp(`another compaction is starting in ${dir}`));
+    const threeSecondsAgo = new Date(Date.now() - 3000);
+    fs.utimesSync(lockPath, threeSecondsAgo, threeSecondsAgo);
+    assert.equal(compactDirectory(dir).absorbed, ARCHIVES);
+    for (const text of ['not a pid\n', '0\n', '-5']) {
+      fs.writeFileSync(lockPath, text);
+      fs.utimesSync(lockPath, threeSecondsAgo, threeSecondsAgo);
+      assert.deepEqual(compactDirectory(dir).problems, [], `a lock holding ${JSON.stringify(text)}`);
+    }
+    assert.ok(!fs.existsSync(lockPath));
+  });
+
+  it('leaves no lock behind when the disk is full as it takes one (tmpfs, as root)', function () {
+    const mounted = path.join(dir, 'full');
+    fs.mkdirSync(mounted);
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=700', 'tmpfs', mounted], { encoding: 'utf8' });
+    if (mount.status !== 0) {
+      console.log(`      (cannot mount a tmpfs here, run as root to test a full disk: ${mount.stderr.trim()})`);
+      this.skip();
+    }
+    try {
+      workerLifetime(mounted, 0);
+      // Fill what is left: creating the lock still works (an inode), writing its pid does not.
+      const filler = path.join(mounted, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(4096));
+      } catch (error) {
+        assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.throws(() => compactDirectory(mounted), /cannot write the compaction lock .*ENOSPC/);
+      assert.ok(!fs.existsSync(path.join(mounted, COMPACTION_LOCK_NAME)), 'no empty lock is left');
+      fs.rmSync(filler);
+      assert.equal(compactDirectory(mounted).absorbed, ARCHIVES, 'the next compaction runs at once');
+    } finally {
+      spawnSync('umount', [mounted]);
+    }
+  });
+
   it("reads the same in Python's MultiProcessCollector: archives, and claims not yet absorbed", function () {
     for (let thread = 1; thread <= 2; thread++) writeWorker(dir, { pid: process.pid, threadId: thread }, thread).close();
     nextMillisecond();

@@ -110,6 +110,31 @@ describe('reliability: access to the endpoint', function () {
     }
   });
 
+  it('keeps accepting a scraper once accepted, however it spells the header, during a flood of wrong passwords', async () => {
+    const config = configFromPm2Set({ host: '127.0.0.1', basic_auth_hash: hashBasicAuthSetting('prom', 'hunter2') });
+    const handler = createMetricsHandler({ path: '/metrics', basicAuth: config.basicAuth, log: quietLog, title: 'auth', collect: async () => [] });
+    const server = await listenOn(handler, config.host, 0);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      const credentials = Buffer.from('prom:hunter2').toString('base64');
+      // Two scrapers (or one client library that changed its spelling), each accepted once.
+      const spellings = [`Basic ${credentials}`, `basic ${credentials}`, `BASIC  ${credentials}`];
+      for (const authorization of spellings) assert.equal((await request(url, { authorization })).status, 200, authorization);
+      const flood = Array.from({ length: 100 }, (_, index) =>
+        request(url, { authorization: basicAuthHeader(`prom:guess ${index}`) }).then((answer) => answer.status),
+      );
+      const scrapers = Array.from({ length: 30 }, (_, index) =>
+        request(url, { authorization: spellings[index % spellings.length] }).then((answer) => answer.status),
+      );
+      const [floodStatuses, scraperStatuses] = await Promise.all([Promise.all(flood), Promise.all(scrapers)]);
+      assert.deepEqual(new Set(floodStatuses), new Set([401]));
+      assert.deepEqual(scraperStatuses, scrapers.map(() => 200));
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+
   it('refuses settings that would weaken or confuse access, without echoing secrets', () => {
     const hashSetting = hashBasicAuthSetting('prom', 'pw');
     const cases: Array<[Record<string, string>, RegExp]> = [

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { renderText, type MetricFamily } from '../../src/collect';
 import { createMetricsHandler, listenOn, type EndpointOptions } from '../../src/server';
@@ -75,6 +76,27 @@ describe('server: the HTTP endpoint', () => {
     assert.equal((await httpGet(`${base}/metrics?x=1`)).status, 200);
     const post = await httpGet(`${base}/metrics`, {}, 'POST');
     assert.deepEqual([post.status, post.headers.allow], [405, 'GET, HEAD']);
+  });
+
+  it('serves a request whose target is in absolute form (RFC 9112 3.2.2), as a proxy sends it', async () => {
+    const { port } = server.address() as AddressInfo;
+    /** One raw request (Node's client always sends the origin form); returns the status line and body. */
+    const raw = async (target: string): Promise<{ status: string; body: string }> => {
+      const socket = net.connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      await once(socket, 'close');
+      return { status: text.slice(0, text.indexOf('\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+    };
+    const absolute = await raw(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(absolute.status, 'HTTP/1.1 200 OK');
+    assert.equal(sampleValue(absolute.body, 'requests_total', { route: '/a' }), 7);
+    assert.equal((await raw(`HTTP://localhost:${port}/metrics?x=1`)).status, 'HTTP/1.1 200 OK');
+    assert.equal((await raw(`http://127.0.0.1:${port}/healthz`)).status, 'HTTP/1.1 200 OK');
+    assert.equal((await raw(`http://127.0.0.1:${port}/metrics/x`)).status, 'HTTP/1.1 404 Not Found');
+    assert.equal((await raw('/metrics')).status, 'HTTP/1.1 200 OK');
   });
 
   it('shares one collection between concurrent scrapes', async () => {

@@ -11,8 +11,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[]): CliResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+/** Runs the command with `args`, as this process's user or as another (`uid`, `gid`: run as root). */
+export function runCli(args: readonly string[], user: { uid?: number; gid?: number } = {}): CliResult {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000, ...user });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
