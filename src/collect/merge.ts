@@ -40,12 +40,18 @@ const MAX = 2;
 const MOST_RECENT = 3;
 /** One series per process, so the only value a series gets is its own file's. */
 const PER_PROCESS = 4;
+/** The value of the process that started first (smallest non-zero stamp). */
+const FIRST = 5;
+/** The mean over the processes whose entry is stamped (a removed series has stamp 0). */
+const AVERAGE = 6;
 const REDUCTION_CODES: Readonly<Record<Reduction, number>> = {
   sum: SUM,
   min: MIN,
   max: MAX,
   'most-recent': MOST_RECENT,
   'per-process': PER_PROCESS,
+  first: FIRST,
+  average: AVERAGE,
 };
 
 function describe(type: FileType, mode: GaugeMode | undefined): string {
@@ -364,6 +370,24 @@ export class SampleMerger {
           }
           break;
         }
+        case FIRST: {
+          // Files come in name order, so processes started in the same millisecond tie the same way every scrape.
+          const stamp = numbers[slot + 1];
+          if (stamp > 0 && (seen[series] === 0 || stamp < stamps[series])) {
+            values[series] = value;
+            stamps[series] = stamp;
+            seen[series] = 1;
+          }
+          break;
+        }
+        case AVERAGE:
+          // stamps counts the processes that hold the series; emit divides by it.
+          if (numbers[slot + 1] > 0) {
+            values[series] += value;
+            stamps[series] += 1;
+            seen[series] = 1;
+          }
+          break;
         default: // PER_PROCESS
           values[series] = value;
           seen[series] = 1;
@@ -419,7 +443,8 @@ export class SampleMerger {
       if (seen[series] === 0) continue;
       const name = this.sampleNames[series];
       if (derivedCount && name === countName) continue;
-      samples.push({ name, labels: this.sampleLabels[series], value: values[series] });
+      const value = family.reduction === AVERAGE ? values[series] / this.stamps[series] : values[series];
+      samples.push({ name, labels: this.sampleLabels[series], value });
     }
   }
 }

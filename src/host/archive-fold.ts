@@ -23,13 +23,16 @@ const mostRecent: Reduce = (kept, value, timestamp) => {
   }
 };
 
-/** The reductions of the modes that archive (per-process modes keep their files). */
-const REDUCE: Readonly<Record<Exclude<Reduction, 'per-process'>, Reduce>> = { sum, min, max, 'most-recent': mostRecent };
+/**
+ * The reductions of the modes that archive: per-process modes keep their files, and the modes
+ * that reduce over live processes only (first, average) are deleted with their process.
+ */
+const REDUCE: Readonly<Partial<Record<Reduction, Reduce>>> = { sum, min, max, 'most-recent': mostRecent };
 
 function reduceFor(type: FileType, mode: ArchiveGaugeMode | undefined): Reduce {
-  const reduction = reductionOf(type, mode);
-  if (reduction === 'per-process') throw new Error(`gauges of mode ${String(mode)} keep a sample per process: they are never archived`);
-  return REDUCE[reduction];
+  const reduce = REDUCE[reductionOf(type, mode)];
+  if (reduce === undefined) throw new Error(`gauges of mode ${String(mode)} are never archived`);
+  return reduce;
 }
 
 /**

@@ -31,9 +31,10 @@ export function useStore(store: ProcessStore | undefined): void {
 }
 
 /**
- * The store one new metric writes to. In memory mode every metric gets private memory files, so a
- * metric created again after `register.clear()` starts from zero, as with prom-client.
+ * The store one new metric writes to. In memory mode (and for a metric kept out of the files,
+ * `inMemory`) every metric gets private memory files, so a metric created again after
+ * `register.clear()` starts from zero, as with prom-client.
  */
-export function storeForNewMetric(): ProcessStore {
-  return activeStore() ?? new ProcessStore(undefined);
+export function storeForNewMetric(inMemory = false): ProcessStore {
+  return (inMemory ? undefined : activeStore()) ?? new ProcessStore(undefined);
 }

@@ -1,7 +1,8 @@
 // Gauge: prom-client's API over one entry per child in gauge_MODE_OWNER.db; the multiprocess
 // mode (Python's multiprocess_mode) says how the collector merges the processes' values.
-import { DEFAULT_GAUGE_MODE, GAUGE_MODES, GAUGE_MODE_TRAITS, isGaugeMode } from '../store';
-import type { GaugeMode, MetricFile } from '../store';
+import { GAUGE_MODES, GAUGE_MODE_TRAITS, isGaugeMode } from '../store';
+import type { GaugeMode, MetricFile, ProcessStore } from '../store';
+import { gaugeModeOf } from './aggregator';
 import { Metric, singleValues, startTimer } from './metric';
 import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
 import type { LabelValues, MetricValue } from './metric-values';
@@ -9,13 +10,30 @@ import { checkFinite, describeMetric } from './validation';
 
 export interface GaugeConfiguration<T extends string> extends MetricConfiguration<T> {
   collect?: CollectFunction<Gauge<T>>;
-  /** How the processes' values merge; default 'all' (one sample per pid, label `pid`). */
+  /**
+   * How the processes' values merge (Python's option); wins over `aggregator`. Without either,
+   * 'livesum' (prom-client's default aggregator, sum, over the live processes).
+   */
   multiprocessMode?: GaugeMode;
 }
 
 /** Wall-clock seconds, as Python's time.time() writes them next to mostrecent gauges. */
 function nowSeconds(): number {
   return Date.now() / 1000;
+}
+
+/** What a write of a gauge in `mode` stores beside its value, or undefined for nothing. */
+function stampFor(mode: GaugeMode, store: ProcessStore): (() => number) | undefined {
+  switch (GAUGE_MODE_TRAITS[mode].stamp) {
+    case 'write-time':
+      return nowSeconds;
+    case 'process-start': {
+      const start = store.startSeconds;
+      return () => start;
+    }
+    case 'none':
+      return undefined;
+  }
 }
 
 /** What `gauge.labels(...)` returns; kept and reused per label values. */
@@ -25,13 +43,13 @@ export class GaugeChild<T extends string = string> implements MetricChild {
     readonly labels: Readonly<Record<string, string>>,
     private readonly file: MetricFile,
     private readonly slot: number,
-    /** mostrecent modes: every write stamps the time, so the merge can pick the newest. */
-    private readonly timestamped: boolean,
+    /** Stamped modes: what every write stores beside the value (the time, or the process's start). */
+    private readonly stamp: (() => number) | undefined,
   ) {}
 
   set(value: number): void {
     checkFinite(this.gauge.description, value);
-    if (this.timestamped) this.file.setWithTimestamp(this.slot, value, nowSeconds());
+    if (this.stamp !== undefined) this.file.setWithTimestamp(this.slot, value, this.stamp());
     else this.file.set(this.slot, value);
   }
 
@@ -60,18 +78,19 @@ export class GaugeChild<T extends string = string> implements MetricChild {
   }
 
   zero(): void {
-    if (this.timestamped) this.file.setWithTimestamp(this.slot, 0, 0);
+    if (this.stamp !== undefined) this.file.setWithTimestamp(this.slot, 0, 0);
     else this.file.set(this.slot, 0);
   }
 
   private add(amount: number): void {
-    if (this.timestamped) this.file.setWithTimestamp(this.slot, this.file.get(this.slot) + amount, nowSeconds());
+    if (this.stamp !== undefined) this.file.setWithTimestamp(this.slot, this.file.get(this.slot) + amount, this.stamp());
     else this.file.add(this.slot, amount);
   }
 }
 
-function checkMode(name: string, mode: unknown): GaugeMode {
-  if (mode === undefined) return DEFAULT_GAUGE_MODE;
+function checkMode<T extends string>(name: string, config: GaugeConfiguration<T> | undefined): GaugeMode {
+  const mode = config?.multiprocessMode;
+  if (mode === undefined) return gaugeModeOf(name, config?.aggregator);
   if (!isGaugeMode(mode)) {
     throw new Error(`${describeMetric('Gauge', name)}: invalid multiprocessMode ${JSON.stringify(mode)} (one of ${GAUGE_MODES.join(', ')})`);
   }
@@ -80,10 +99,11 @@ function checkMode(name: string, mode: unknown): GaugeMode {
 
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
   readonly type = 'gauge';
+  /** How this gauge's values merge across processes (from multiprocessMode, else from aggregator). */
   readonly multiprocessMode: GaugeMode;
 
   constructor(config: GaugeConfiguration<T>) {
-    const mode = checkMode(String(config?.name), config?.multiprocessMode);
+    const mode = checkMode(String(config?.name), config);
     // The collector adds a `pid` label in these modes; a user label of that name would clash.
     super('Gauge', config, GAUGE_MODE_TRAITS[mode].reduction === 'per-process' ? ['pid'] : []);
     this.multiprocessMode = mode;
@@ -92,7 +112,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild<T>> {
 
   protected newChild(labels: Readonly<Record<string, string>>): GaugeChild<T> {
     const [slot] = this.slotsOf([this.keyOf(this.name, labels)]);
-    return new GaugeChild(this, labels, this.file, slot, GAUGE_MODE_TRAITS[this.multiprocessMode].timestamped);
+    return new GaugeChild(this, labels, this.file, slot, stampFor(this.multiprocessMode, this.store));
   }
 
   /** set(5), set({ queue: 'a' }, 5). */

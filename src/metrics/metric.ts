@@ -4,6 +4,7 @@ import { Buffer } from 'node:buffer';
 import { MAX_KEY_BYTES, encodeKey, familyNameOf } from '../store';
 import type { FileType, GaugeMode, MetricFile, MetricType, ProcessStore } from '../store';
 import { storeForNewMetric } from './active-store';
+import { checkAggregator } from './aggregator';
 import { scheduleCollect } from './collect-timer';
 import { claimFamilyName } from './family-names';
 import type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
@@ -19,7 +20,12 @@ export interface MetricConfiguration<T extends string> {
   labelNames?: readonly T[];
   /** Registries to join; default `[register]`, `[]` for none. */
   registers?: Array<Registry<RegistryContentType>>;
-  /** Kept for prom-client compatibility (its cluster aggregation); reported by get(). */
+  /**
+   * prom-client's cluster merge, honoured across processes: a gauge without multiprocessMode
+   * merges as it says ('sum' -> livesum, 'min'/'max' -> livemin/livemax, 'average' -> liveaverage,
+   * 'first' -> livefirst); 'omit' keeps the metric out of the merged exposition (its values stay in
+   * this process, for get()). Counters, histograms and summaries take 'sum' (the default) or 'omit'.
+   */
   aggregator?: Aggregator;
   /**
    * Called before this process reads its own values (get(), registry.metrics()). In multiprocess
@@ -101,7 +107,7 @@ export abstract class Metric<T extends string, C extends MetricChild> {
     this.help = checkHelp(kind, this.name, config.help);
     this.labelNames = checkLabelNames(kind, this.name, config.labelNames, reservedLabels) as readonly T[];
     this.labelNameSet = new Set(this.labelNames);
-    this.aggregator = config.aggregator ?? 'sum';
+    this.aggregator = checkAggregator(kind, this.name, config.aggregator);
     if (config.collect !== undefined && typeof config.collect !== 'function') {
       throw new TypeError(`${this.description}: option "collect" must be a function`);
     }
@@ -112,7 +118,8 @@ export abstract class Metric<T extends string, C extends MetricChild> {
     this.registers = config.registers ?? [globalRegistry];
     if (!Array.isArray(this.registers)) throw new TypeError(`${this.description}: option "registers" must be an array`);
     for (const registry of this.registers) registry.checkCanRegister(this);
-    this.store = storeForNewMetric();
+    // An omitted metric writes no file: its values live in this process only, as get() shows them.
+    this.store = storeForNewMetric(this.aggregator === 'omit');
   }
 
   /** The family name in the file keys (a counter's name without `_total`). */

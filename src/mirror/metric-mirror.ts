@@ -64,7 +64,7 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
       for (let i = 0; i < current.length; i++) {
         const value = carried === undefined ? current[i] : carried[i] + current[i];
         if (Object.is(value, written[i])) continue;
-        if (layout.timestamped) file.setWithTimestamp(slots.slots[i], value, now);
+        if (layout.stampAt !== undefined) file.setWithTimestamp(slots.slots[i], value, layout.stampAt(now));
         else file.set(slots.slots[i], value);
         written[i] = value;
       }

@@ -10,7 +10,14 @@ import type { LabelValues, MetricLike, RegistryLike } from './registry-shape';
 import { counterLayout, gaugeLayout, histogramLayout, summaryLayout } from './series-layouts';
 import type { SeriesLayout } from './series-layouts';
 
-type AnyMetricMirror = MetricMirror<{ labels: LabelValues }>;
+/** How a mirrored gauge merges (from its name and prom-client aggregator), or 'omit': not mirrored. */
+export type GaugeModeResolver = (name: string, aggregator: unknown) => GaugeMode | 'omit';
+
+/** What a pass asks of each mirrored metric. */
+interface Mirror {
+  /** Writes the metric's current values; `now` in wall-clock seconds. */
+  write(now: number): void;
+}
 
 /** What the mirror knows of one metric name. */
 interface MirroredName {
@@ -18,7 +25,7 @@ interface MirroredName {
   /** Its registry's default labels when the metric was first seen. */
   defaultLabels: Record<string, string>;
   /** Built at the first pass that sees the metric; stays undefined when it cannot be mirrored. */
-  mirror: AnyMetricMirror | undefined;
+  mirror: Mirror | undefined;
   settled: boolean;
   seenInPass: number;
 }
@@ -40,7 +47,7 @@ export class RegistryMirror {
      * PM2 has put PROMETHEUS_MULTIPROC_DIR in process.env, and the process store reads it once.
      */
     private readonly openStore: () => ProcessStore,
-    private readonly gaugeModeOf: (name: string) => GaugeMode,
+    private readonly gaugeModeOf: GaugeModeResolver,
     private readonly warn: (message: string) => void,
   ) {}
 
@@ -169,7 +176,7 @@ export class RegistryMirror {
     name: string,
     type: MetricType | undefined,
     defaultLabels: Record<string, string>,
-  ): AnyMetricMirror | undefined {
+  ): Mirror | undefined {
     if (type === undefined) {
       this.refuse(name, 'its type is none of counter, gauge, histogram, summary');
       return undefined;
@@ -187,11 +194,21 @@ export class RegistryMirror {
     help: string,
     type: MetricType,
   ): SeriesLayout<{ labels: LabelValues }> | undefined {
+    const aggregator = metric.aggregator;
+    if (type !== 'gauge') {
+      // prom-client's cluster mode leaves out a metric with aggregator 'omit'; so does the mirror.
+      if (aggregator === 'omit') return undefined;
+      if (aggregator !== undefined && aggregator !== 'sum') {
+        this.warnOnce(name, `prom-client ${type} "${name}": aggregator ${JSON.stringify(aggregator)} has no meaning across processes, it is summed`);
+      }
+    }
     switch (type) {
       case 'counter':
         return counterLayout(name, help);
-      case 'gauge':
-        return gaugeLayout(name, help, this.gaugeModeOf(name));
+      case 'gauge': {
+        const mode = this.gaugeModeOf(name, aggregator);
+        return mode === 'omit' ? undefined : gaugeLayout(name, help, mode, (this.store as ProcessStore).startSeconds);
+      }
       case 'summary':
         return summaryLayout(name, help);
       case 'histogram': {

@@ -35,6 +35,8 @@ export interface MetricLike {
   readonly hashMap?: unknown;
   /** Histogram bucket bounds, ascending, without +Inf. */
   readonly upperBounds?: unknown;
+  /** prom-client's cluster merge of the metric ('sum' unless the app named another). */
+  readonly aggregator?: unknown;
   /** A default metric's refresh (prom-client >= 13); get() calls it before reading. */
   readonly collect?: unknown;
   readonly get?: unknown;

@@ -2,7 +2,7 @@
 // the worker library and Python write them (see DESIGN.md "The file store").
 
 import { GAUGE_MODE_TRAITS, encodeKey, familyNameOf, floatToGoString } from '../store';
-import type { FileType, GaugeMode } from '../store';
+import type { FileType, GaugeMode, Stamp } from '../store';
 import { isHistogramEntry, isSummaryEntry, isValueEntry } from './registry-shape';
 import type { HistogramEntry, LabelValues, SummaryEntry, ValueEntry } from './registry-shape';
 
@@ -12,8 +12,11 @@ export interface SeriesLayout<Entry extends { labels: LabelValues }> {
   readonly gaugeMode: GaugeMode | undefined;
   /** Samples per series; read() fills that many values. */
   readonly width: number;
-  /** mostrecent modes: a changed value is written with the time of the pass. */
-  readonly timestamped: boolean;
+  /**
+   * Stamped gauge modes: what a changed value is written with, from the time of the pass (the time
+   * itself for mostrecent, the process's start for livefirst/liveaverage); undefined: no stamp.
+   */
+  readonly stampAt: ((passSeconds: number) => number) | undefined;
   /** Counts that only grow (counters, histograms, summaries): kept growing across an app's reset(). */
   readonly cumulative: boolean;
   isEntry(entry: unknown): entry is Entry;
@@ -30,7 +33,7 @@ export function counterLayout(name: string, help: string): SeriesLayout<ValueEnt
     fileType: 'counter',
     gaugeMode: undefined,
     width: 1,
-    timestamped: false,
+    stampAt: undefined,
     cumulative: true,
     isEntry: isValueEntry,
     keys: (labels) => [encodeKey(metricName, name, labels, help)],
@@ -38,14 +41,19 @@ export function counterLayout(name: string, help: string): SeriesLayout<ValueEnt
   };
 }
 
-export function gaugeLayout(name: string, help: string, mode: GaugeMode): SeriesLayout<ValueEntry> {
+export function gaugeLayout(name: string, help: string, mode: GaugeMode, startSeconds: number): SeriesLayout<ValueEntry> {
   const traits = GAUGE_MODE_TRAITS[mode];
+  const stamps: Readonly<Record<Stamp, SeriesLayout<ValueEntry>['stampAt']>> = {
+    none: undefined,
+    'write-time': (passSeconds) => passSeconds,
+    'process-start': () => startSeconds,
+  };
   const addsPidLabel = traits.reduction === 'per-process';
   return {
     fileType: 'gauge',
     gaugeMode: mode,
     width: 1,
-    timestamped: traits.timestamped,
+    stampAt: stamps[traits.stamp],
     cumulative: false,
     isEntry: isValueEntry,
     keys(labels) {
@@ -75,7 +83,7 @@ export function histogramLayout(name: string, help: string, upperBounds: readonl
     fileType: 'histogram',
     gaugeMode: undefined,
     width: leLabels.length + 1,
-    timestamped: false,
+    stampAt: undefined,
     cumulative: true,
     isEntry: isHistogramEntry,
     keys(labels) {
@@ -97,7 +105,7 @@ export function histogramLayout(name: string, help: string, upperBounds: readonl
   };
 }
 
-/** `NAME_count` and `NAME_sum`: quantiles are sketches of one process and do not merge. */
+/** `NAME_count` and `NAME_sum`, as Python's collector reads them; the quantiles go to the sketch file. */
 export function summaryLayout(name: string, help: string): SeriesLayout<SummaryEntry> {
   const countName = `${name}_count`;
   const sumName = `${name}_sum`;
@@ -105,7 +113,7 @@ export function summaryLayout(name: string, help: string): SeriesLayout<SummaryE
     fileType: 'summary',
     gaugeMode: undefined,
     width: 2,
-    timestamped: false,
+    stampAt: undefined,
     cumulative: true,
     isEntry: isSummaryEntry,
     keys: (labels) => [encodeKey(name, countName, labels, help), encodeKey(name, sumName, labels, help)],

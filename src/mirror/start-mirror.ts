@@ -2,12 +2,13 @@
 // more at exit; the preload and collectDefaultMetrics() start their mirrors the same way.
 
 import { logger } from '../logger';
-import { DEFAULT_GAUGE_MODE, GAUGE_MODES, isGaugeMode } from '../store';
+import { AGGREGATOR_GAUGE_MODES, DEFAULT_GAUGE_MODE, GAUGE_MODES, isGaugeMode } from '../store';
 import type { GaugeMode, ProcessStore } from '../store';
 import { defaultMetricGaugeMode } from './default-metric-modes';
 import { flushOnExit } from './exit-flush';
 import { multiprocessStore } from './multiprocess-store';
 import { RegistryMirror } from './registry-mirror';
+import type { GaugeModeResolver } from './registry-mirror';
 import { isRegistryLike } from './registry-shape';
 import type { RegistryLike } from './registry-shape';
 
@@ -16,7 +17,11 @@ export interface MirrorOptions {
   intervalMs?: number;
   /** Gauge mode by metric name; wins over the modes given to prom-client's default metrics. */
   gaugeModes?: Readonly<Record<string, GaugeMode>>;
-  /** Mode of every other gauge. Default 'all' (one sample per pid, as Python does). */
+  /**
+   * Mode of every other gauge whose prom-client `aggregator` is 'sum', prom-client's default (an
+   * explicit 'sum' looks the same). Default 'livesum'. A gauge with another aggregator merges as it
+   * says ('max' -> livemax, ...), one with 'omit' is not mirrored.
+   */
   defaultGaugeMode?: GaugeMode;
   /** Where to write. Default: this process's store in PROMETHEUS_MULTIPROC_DIR. */
   store?: ProcessStore;
@@ -76,17 +81,27 @@ export function startMirror(mirror: RegistryMirror, intervalMs: number): MirrorH
   };
 }
 
-/** The gauge mode of a metric name: configured, else the default-metric table, else the default. */
-export function gaugeModeResolver(
-  configured: Readonly<Record<string, GaugeMode>>,
-  fallback: GaugeMode,
-): (name: string) => GaugeMode {
+/**
+ * The gauge mode of a metric: configured by name, else the default-metric table, else the mode of
+ * its prom-client aggregator, else (aggregator 'sum', prom-client's default) the fallback.
+ */
+export function gaugeModeResolver(configured: Readonly<Record<string, GaugeMode>>, fallback: GaugeMode): GaugeModeResolver {
   for (const [name, mode] of [...Object.entries(configured), ['(default)', fallback]]) {
     if (!isGaugeMode(mode)) {
       throw new RangeError(`Gauge mode "${mode}" for "${name}" is not one of ${GAUGE_MODES.join(', ')}`);
     }
   }
-  return (name) => (Object.hasOwn(configured, name) ? configured[name] : undefined) ?? defaultMetricGaugeMode(name) ?? fallback;
+  return (name, aggregator) =>
+    (Object.hasOwn(configured, name) ? configured[name] : undefined) ??
+    defaultMetricGaugeMode(name) ??
+    (aggregator === 'omit' ? 'omit' : aggregatorGaugeMode(aggregator)) ??
+    fallback;
+}
+
+/** The mode a prom-client aggregator other than 'sum' names, if it is one. */
+function aggregatorGaugeMode(aggregator: unknown): GaugeMode | undefined {
+  if (aggregator === 'sum' || typeof aggregator !== 'string' || !Object.hasOwn(AGGREGATOR_GAUGE_MODES, aggregator)) return undefined;
+  return AGGREGATOR_GAUGE_MODES[aggregator as keyof typeof AGGREGATOR_GAUGE_MODES];
 }
 
 /** The mirror's warnings go to the package's logger (asked at each warning: it may be replaced). */

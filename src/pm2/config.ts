@@ -166,7 +166,7 @@ export function parseModuleConfig(raw: Record<string, unknown>, home: string = p
     // resolve() drops a trailing slash: the same directory must compare equal to an app's.
     dir: dirSetting === '' ? defaultMetricsDir(home) : path.resolve(dirSetting),
     reconcileIntervalSeconds,
-    deadAllGauges: deadAllGauges === 'drop' ? 'drop' : 'keep',
+    deadAllGauges: deadAllGauges === 'keep' ? 'keep' : 'drop',
     maxSeries,
     maxReadBytes: maxReadMegabytes * 1024 * 1024,
     ...(basicAuth ? { basicAuth } : {}),

@@ -18,8 +18,17 @@ export {
   parseFileName,
 } from './format';
 export type { DecodedKey, EntryValue, FileName, FileType, MetricType } from './format';
-export { ARCHIVE_GAUGE_MODES, DEFAULT_GAUGE_MODE, GAUGE_MODES, GAUGE_MODE_TRAITS, isGaugeMode, reductionOf } from './gauge-modes';
-export type { ArchiveGaugeMode, GaugeMode, GaugeModeTraits, Reduction } from './gauge-modes';
+export {
+  AGGREGATOR_GAUGE_MODES,
+  ARCHIVE_GAUGE_MODES,
+  DEFAULT_GAUGE_MODE,
+  GAUGE_MODES,
+  GAUGE_MODE_TRAITS,
+  PYTHON_GAUGE_MODES,
+  isGaugeMode,
+  reductionOf,
+} from './gauge-modes';
+export type { ArchiveGaugeMode, GaugeMode, GaugeModeTraits, Reduction, Stamp } from './gauge-modes';
 export { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, familyNameOf, isReservedLabelName } from './names';
 export { ProcessStore } from './process-store';
 export type { ProcessStoreOptions } from './process-store';

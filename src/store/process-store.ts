@@ -30,6 +30,11 @@ export class ProcessStore {
   /** '123', or '123-4' for worker thread 4: threads of one pid each write their own files. */
   readonly owner: string;
   readonly backend: BackendKind;
+  /**
+   * When the owner started, in wall-clock seconds: the stamp of its `livefirst`/`liveaverage`
+   * gauges. This process's (or thread's) start; a store for a stand-in pid starts when it is made.
+   */
+  readonly startSeconds: number;
   private readonly fileMode: number;
   private readonly files = new Map<string, MetricFile>();
   /** Whether this store writes owner_PID.json: only as this very process, not as a stand-in pid. */
@@ -49,6 +54,8 @@ export class ProcessStore {
     this.backend = backend;
     this.owner = ownerFor(options.pid ?? process.pid, options.threadId ?? currentThreadId);
     this.fileMode = options.fileMode ?? 0o600;
+    const asThisProcess = (options.pid ?? process.pid) === process.pid && (options.threadId ?? currentThreadId) === currentThreadId;
+    this.startSeconds = (asThisProcess ? performance.timeOrigin : Date.now()) / 1000;
     this.ownerRecordDue = dir !== undefined && (options.pid === undefined || options.pid === process.pid);
   }
 

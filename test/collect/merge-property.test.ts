@@ -94,6 +94,13 @@ class Model {
         const values = entries.map((entry) => entry.value);
         if (mode === 'all' || mode === 'liveall') {
           for (const entry of entries) add(name, { route: routeText, pid: entry.owner }, entry.value);
+        } else if (mode === 'livefirst') {
+          // The process that started first: the smallest stamp, the first file in name order on a tie.
+          const fileOf = (entry: { owner: string }): string => `gauge_livefirst_${entry.owner}.db`;
+          const byOwner = [...entries].sort((a, b) => (fileOf(a) < fileOf(b) ? -1 : 1));
+          add(name, { route: routeText }, byOwner.reduce((a, b) => (b.stamp < a.stamp ? b : a)).value);
+        } else if (mode === 'liveaverage') {
+          add(name, { route: routeText }, values.reduce((a, b) => a + b, 0) / values.length);
         } else if (mode.endsWith('sum')) add(name, { route: routeText }, values.reduce((a, b) => a + b, 0));
         else if (mode.endsWith('min')) add(name, { route: routeText }, Math.min(...values));
         else if (mode.endsWith('max')) add(name, { route: routeText }, Math.max(...values));
@@ -136,9 +143,13 @@ describe('merge equals a reference model (fast-check)', () => {
               } else if (op.kind === 'set') {
                 const file = store.file('gauge', op.mode);
                 const slot = file.slotOf(encodeKey(`g_${op.mode}`, `g_${op.mode}`, { route: routeText }, `Mode ${op.mode}.`));
-                const stamp = clock++;
+                let stamp = clock++;
                 if (op.mode.endsWith('mostrecent')) file.setWithTimestamp(slot, op.value, stamp);
-                else file.set(slot, op.value);
+                else if (op.mode === 'livefirst' || op.mode === 'liveaverage') {
+                  // Stamped with the owner's start: owners started in the order of OWNERS, two of them at once.
+                  stamp = [10, 20, 20, 30][op.owner];
+                  file.setWithTimestamp(slot, op.value, stamp);
+                } else file.set(slot, op.value);
                 model.gauges.set(`${ownerName(op.owner)}|${op.mode}|${routeText}`, { value: op.value, stamp });
               } else if (op.kind === 'observe') {
                 // As a metrics library does: every bucket and the sum exist from the first observation.

@@ -15,8 +15,8 @@ for (const backend of FILE_BACKENDS) {
     });
     afterEach(() => target.remove());
 
-    it('writes each mode to its own file, stamping every write in the mostrecent modes', () => {
-      target.actAs(5, backend);
+    it('writes each mode to its own file, stamping every write in the mostrecent modes (time) and livefirst/liveaverage (start)', () => {
+      const store = target.actAs(5, backend);
       const registers = [new Registry()];
       const before = Date.now() / 1000;
       for (const mode of GAUGE_MODES) {
@@ -28,6 +28,7 @@ for (const backend of FILE_BACKENDS) {
         assert.deepEqual(entries.map((entry) => entry.value), [3, 2, -1], mode);
         for (const entry of entries) {
           if (mode.endsWith('mostrecent')) assert.ok(entry.timestamp >= before && entry.timestamp <= Date.now() / 1000 + 1, mode);
+          else if (mode === 'livefirst' || mode === 'liveaverage') assert.equal(entry.timestamp, store.startSeconds, mode);
           else assert.equal(entry.timestamp, 0, mode);
         }
       }
@@ -38,7 +39,7 @@ for (const backend of FILE_BACKENDS) {
       const gauges = (pid: number) => {
         target.actAs(pid, backend);
         return {
-          all: new Gauge({ name: 'g_all', help: 'x', registers: registers() }),
+          all: new Gauge({ name: 'g_all', help: 'x', multiprocessMode: 'all', registers: registers() }),
           max: new Gauge({ name: 'g_max', help: 'x', multiprocessMode: 'max', registers: registers() }),
           sum: new Gauge({ name: 'g_sum', help: 'x', multiprocessMode: 'livesum', registers: registers() }),
           recent: new Gauge({ name: 'g_recent', help: 'x', multiprocessMode: 'mostrecent', registers: registers() }),

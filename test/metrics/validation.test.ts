@@ -24,7 +24,8 @@ describe('metric validation', () => {
     it('refuses the labels each type reserves', () => {
       assert.throws(() => new Histogram({ name: 'h', help: 'x', labelNames: ['le'], registers }), /Histogram "h": label name "le" is reserved/);
       assert.throws(() => new Summary({ name: 's', help: 'x', labelNames: ['quantile'], registers }), /Summary "s": label name "quantile" is reserved/);
-      assert.throws(() => new Gauge({ name: 'g', help: 'x', labelNames: ['pid'], registers }), /Gauge "g": label name "pid" is reserved/);
+      assert.throws(() => new Gauge({ name: 'g', help: 'x', labelNames: ['pid'], multiprocessMode: 'all', registers }), /Gauge "g": label name "pid" is reserved/);
+      assert.doesNotThrow(() => new Gauge({ name: 'g2', help: 'x', labelNames: ['pid'], registers }), 'the default mode, livesum, adds no pid label');
       assert.throws(() => new Gauge({ name: 'g', help: 'x', labelNames: ['pid'], multiprocessMode: 'liveall', registers }), /"pid" is reserved/);
       assert.doesNotThrow(() => new Gauge({ name: 'g', help: 'x', labelNames: ['pid'], multiprocessMode: 'sum', registers }));
     });

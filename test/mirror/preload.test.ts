@@ -132,7 +132,7 @@ describe('register preload (real processes)', function () {
             requestsTotal(f) === 60 &&
             valueOf(f, 'app_latency_seconds_count', { route: '/a' }) === 30 &&
             valueOf(f, 'app_payload_bytes_count') === 60 &&
-            samplesNamed(f, 'app_in_flight').length === 3 &&
+            valueOf(f, 'app_in_flight') === 60 &&
             pidsOf(f, 'process_resident_memory_bytes').length === 3,
         );
         assert.equal(valueOf(families, 'app_requests_total', { route: '/a' }), 5 + 10 + 15);
@@ -142,9 +142,8 @@ describe('register preload (real processes)', function () {
         assert.equal(valueOf(families, 'app_latency_seconds_count', { route: '/a' }), 30);
         assert.equal(valueOf(families, 'app_payload_bytes_count'), 60);
         assert.equal(valueOf(families, 'app_payload_bytes_sum'), 600);
-        for (const [i, worker] of workers.entries()) {
-          assert.equal(valueOf(families, 'app_in_flight', { pid: String(worker.pid) }), counts[i]);
-        }
+        // A gauge with prom-client's default aggregator, 'sum': summed over the live workers, as prom-client's cluster mode does.
+        assert.equal(valueOf(families, 'app_in_flight'), 10 + 20 + 30);
         for (const runtime of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
           assert.deepEqual(pidsOf(families, runtime), livePids, runtime);
         }
@@ -158,6 +157,7 @@ describe('register preload (real processes)', function () {
         markProcessDead(workers[0].pid, dir);
         families = await collectUntil(dir, () => true, recordTotal);
         assert.deepEqual(pidsOf(families, 'process_resident_memory_bytes'), livePids.filter((pid) => pid !== workers[0].pid));
+        assert.equal(valueOf(families, 'app_in_flight'), 20 + 30, 'the dead worker left the sum');
         const restarted = start(appDir, 'app.js', dir, { APP_REQUESTS: '5', APP_STAY: '1' });
         await restarted.ready;
         families = await collectUntil(
@@ -230,11 +230,17 @@ describe('register preload (real processes)', function () {
   it('takes gauge modes from PROMETHEUS_MIRROR_GAUGE_MODES, warning once about a bad entry', async () => {
     const dir = tempDir('mirror-dir-');
     try {
-      const env = { APP_REQUESTS: '3', APP_STAY: '1', PROMETHEUS_MIRROR_GAUGE_MODES: 'app_in_flight=livesum, bogus' };
-      const workers = [start(app15, 'app.js', dir, env), start(app15, 'app.js', dir, env)];
+      const env = { APP_STAY: '1', PROMETHEUS_MIRROR_GAUGE_MODES: 'app_in_flight=all, bogus' };
+      const workers = [start(app15, 'app.js', dir, { ...env, APP_REQUESTS: '3' }), start(app15, 'app.js', dir, { ...env, APP_REQUESTS: '4' })];
       await Promise.all(workers.map((worker) => worker.ready));
-      // livesum: one sample without a pid label, the sum of the live workers.
-      await collectUntil(dir, (f) => valueOf(f, 'app_in_flight') === 6 && samplesNamed(f, 'app_in_flight').length === 1);
+      // all: one sample per pid (the default would be their sum).
+      await collectUntil(
+        dir,
+        (f) =>
+          valueOf(f, 'app_in_flight', { pid: String(workers[0].pid) }) === 3 &&
+          valueOf(f, 'app_in_flight', { pid: String(workers[1].pid) }) === 4 &&
+          samplesNamed(f, 'app_in_flight').length === 2,
+      );
       for (const worker of workers) {
         assert.match(worker.stderr(), /PROMETHEUS_MIRROR_GAUGE_MODES: "bogus" is not NAME=MODE/);
         assert.equal(worker.stderr().match(/^pm2-prom-multiproc: /gm)?.length, 1, worker.stderr());

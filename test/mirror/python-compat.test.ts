@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as promClient from 'prom-client';
-import { GAUGE_MODES } from '../../src/store/gauge-modes';
+import { PYTHON_GAUGE_MODES } from '../../src/store/gauge-modes';
 import { ProcessStore } from '../../src/store';
 import { mirrorRegistry } from '../../src/mirror';
 import { readFileSamples } from '../support/file-samples';
@@ -31,7 +31,7 @@ describe('mirror: byte compatibility with Python', () => {
     try {
       for (const [i, pid] of FIXTURE_PIDS.entries()) {
         const store = new ProcessStore(dir, { pid });
-        const gaugeModes = Object.fromEntries(GAUGE_MODES.map((mode) => [`g_${mode}`, mode]));
+        const gaugeModes = Object.fromEntries(PYTHON_GAUGE_MODES.map((mode) => [`g_${mode}`, mode]));
         const mirror = mirrorRegistry(promClientRegistry(i), { store, gaugeModes });
         await mirror.pass();
         mirror.stop();

@@ -76,17 +76,38 @@ describe('mirrorRegistry', () => {
     assert.equal(value('summary_PID.db', encodeKey('payload', 'payload_sum', { kind: 'x' }, 'Payload.')), 7);
   });
 
-  it('puts gauges in mode all unless configured, and stamps mostrecent gauges', async () => {
+  it("puts gauges in the mode of their prom-client aggregator unless configured, and stamps mostrecent gauges", async () => {
     new Gauge({ name: 'temperature', help: 'T.', registers: [registry] }).set(21);
     const queue = new Gauge({ name: 'queue_depth', help: 'Q.', registers: [registry] });
     queue.set(7);
+    new Gauge({ name: 'peak', help: 'P.', aggregator: 'max', registers: [registry] }).set(3);
+    new Gauge({ name: 'lag', help: 'L.', aggregator: 'average', registers: [registry] }).set(0.5);
+    new Gauge({ name: 'build', help: 'B.', aggregator: 'first', registers: [registry] }).set(42);
+    new Gauge({ name: 'private', help: 'X.', aggregator: 'omit', registers: [registry] }).set(1);
     const before = Date.now() / 1000;
     const handle = start({ gaugeModes: { queue_depth: 'livemostrecent' } });
     await handle.pass();
-    assert.equal(value('gauge_all_PID.db', encodeKey('temperature', 'temperature', {}, 'T.')), 21);
+    // prom-client's default aggregator, 'sum': the live processes' sum, as its cluster mode gives.
+    assert.equal(value('gauge_livesum_PID.db', encodeKey('temperature', 'temperature', {}, 'T.')), 21);
+    assert.equal(value('gauge_livemax_PID.db', encodeKey('peak', 'peak', {}, 'P.')), 3);
+    for (const [mode, name, help, expected] of [['liveaverage', 'lag', 'L.', 0.5], ['livefirst', 'build', 'B.', 42]] as const) {
+      const entry = file(`gauge_${mode}_PID.db`).get(encodeKey(name, name, {}, help));
+      assert.deepEqual(entry, { value: expected, timestamp: store.startSeconds }, `${name}: stamped with the process's start`);
+    }
     const stamped = file('gauge_livemostrecent_PID.db').get(encodeKey('queue_depth', 'queue_depth', {}, 'Q.'));
     assert.equal(stamped?.value, 7);
     assert.ok(stamped !== undefined && stamped.timestamp >= before && stamped.timestamp <= Date.now() / 1000);
+    assert.ok(!fs.readdirSync(dir).some((name) => name !== `gauge_livesum_${PID}.db` && name.includes('livesum')));
+    assert.ok(![...file('gauge_livesum_PID.db').keys()].some((key) => key.includes('private')), "aggregator 'omit': not mirrored");
+    assert.deepEqual(warnings, []);
+  });
+
+  it('puts prom-client-default gauges in defaultGaugeMode when given', async () => {
+    new Gauge({ name: 'temperature', help: 'T.', registers: [registry] }).set(21);
+    new Gauge({ name: 'peak', help: 'P.', aggregator: 'max', registers: [registry] }).set(3);
+    await start({ defaultGaugeMode: 'all' }).pass();
+    assert.equal(value('gauge_all_PID.db', encodeKey('temperature', 'temperature', {}, 'T.')), 21);
+    assert.equal(value('gauge_livemax_PID.db', encodeKey('peak', 'peak', {}, 'P.')), 3, 'an aggregator other than sum still decides');
   });
 
   it('adds registry default labels; a series label of the same name wins', async () => {
@@ -112,6 +133,7 @@ describe('mirrorRegistry', () => {
 
   it('skips what cannot be mirrored with one warning per metric, and mirrors the rest', async () => {
     const withPid = new Gauge({ name: 'per_pid', help: 'P.', labelNames: ['pid'], registers: [registry] });
+    new Counter({ name: 'peaky_total', help: 'K.', aggregator: 'max', registers: [registry] }).inc(4);
     withPid.set({ pid: '1' }, 1);
     const long = new Counter({ name: 'long_total', help: 'L.', labelNames: ['path'], registers: [registry] });
     long.inc({ path: 'x'.repeat(1 << 21) });
@@ -121,18 +143,20 @@ describe('mirrorRegistry', () => {
     }) as unknown as Counter);
     const failing = new Gauge({ name: 'failing', help: 'F.', registers: [registry], collect() { throw new Error('sensor gone'); } });
     failing.set(3);
-    const handle = start();
+    const handle = start({ gaugeModes: { per_pid: 'all' } });
     await handle.pass();
     withPid.set({ pid: '2' }, 2);
     long.inc({ path: 'y'.repeat(1 << 21) });
     await handle.pass();
-    assert.equal(warnings.length, 4, warnings.join('\n'));
+    assert.equal(warnings.length, 5, warnings.join('\n'));
+    assert.match(warnings.find((w) => w.includes('"peaky_total"')) ?? '', /aggregator "max" has no meaning across processes, it is summed/);
+    assert.equal(value('counter_PID.db', encodeKey('peaky', 'peaky_total', {}, 'K.')), 4);
     assert.match(warnings.find((w) => w.includes('"per_pid"')) ?? '', /label "pid" collides/);
     assert.match(warnings.find((w) => w.includes('"long_total"')) ?? '', /key is \d+ bytes/);
     assert.match(warnings.find((w) => w.includes('"odd"')) ?? '', /type is none of/);
     assert.match(warnings.find((w) => w.includes('"failing"')) ?? '', /sensor gone/);
     assert.equal(value('counter_PID.db', encodeKey('long', 'long_total', { path: '/ok' }, 'L.')), 2);
-    assert.equal(value('gauge_all_PID.db', encodeKey('failing', 'failing', {}, 'F.')), 3);
+    assert.equal(value('gauge_livesum_PID.db', encodeKey('failing', 'failing', {}, 'F.')), 3);
     assert.ok(![...file('gauge_all_PID.db').keys()].some((key) => key.includes('per_pid')));
   });
 
@@ -167,7 +191,7 @@ describe('mirrorRegistry', () => {
     assert.equal(value('counter_PID.db', encodeKey('served', 'served_total', { route: '/' }, 'S.')), 7);
     assert.equal(value('histogram_PID.db', encodeKey('wait_seconds', 'wait_seconds_bucket', { le: '1.0' }, 'W.')), 2);
     assert.equal(value('histogram_PID.db', encodeKey('wait_seconds', 'wait_seconds_sum', {}, 'W.')), 1);
-    assert.equal(value('gauge_all_PID.db', encodeKey('busy', 'busy', {}, 'B.')), 1);
+    assert.equal(value('gauge_livesum_PID.db', encodeKey('busy', 'busy', {}, 'B.')), 1);
   });
 
   it('flushes the current values synchronously, and once more at stop()', async () => {

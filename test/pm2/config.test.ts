@@ -9,7 +9,7 @@ describe('pm2: module settings', () => {
       path: '/metrics',
       dir: '/home/app/.pm2/prom-multiproc',
       reconcileIntervalSeconds: 10,
-      deadAllGauges: 'keep',
+      deadAllGauges: 'drop',
       maxSeries: 200_000,
       maxReadBytes: 256 * 1024 * 1024,
     });
@@ -17,7 +17,7 @@ describe('pm2: module settings', () => {
 
   it('takes what `pm2 set` stored, as PM2 hands it over (JSON in the variable named like the module)', () => {
     const env = {
-      [MODULE_NAME]: JSON.stringify({ port: '9400', host: '127.0.0.1', dir: '/var/run/metrics/', basic_auth: 'prom:p:w', reconcile_interval: 30, dead_all_gauges: 'drop', max_series: '5000000', max_read_mb: 2048 }),
+      [MODULE_NAME]: JSON.stringify({ port: '9400', host: '127.0.0.1', dir: '/var/run/metrics/', basic_auth: 'prom:p:w', reconcile_interval: 30, dead_all_gauges: 'keep', max_series: '5000000', max_read_mb: 2048 }),
     };
     assert.deepEqual(parseModuleConfig(readSettings(env), '/unused'), {
       port: 9400,
@@ -25,7 +25,7 @@ describe('pm2: module settings', () => {
       path: '/metrics',
       dir: '/var/run/metrics',
       reconcileIntervalSeconds: 30,
-      deadAllGauges: 'drop',
+      deadAllGauges: 'keep',
       maxSeries: 5_000_000,
       maxReadBytes: 2048 * 1024 * 1024,
       basicAuth: { username: 'prom', password: 'p:w' },

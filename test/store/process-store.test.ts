@@ -177,7 +177,7 @@ describe('ProcessStore owners and directories', () => {
     const store = new ProcessStore(dir, { backend: 'pwrite', pid: 12, threadId: 3 });
     assert.equal(store.owner, '12-3');
     assert.equal(store.file('gauge', 'livesum').path, path.join(dir, 'gauge_livesum_12-3.db'));
-    assert.equal(store.file('gauge').path, path.join(dir, 'gauge_all_12-3.db'));
+    assert.equal(store.file('gauge').path, path.join(dir, 'gauge_livesum_12-3.db'), 'the mode of a gauge that names none');
     store.close();
   });
 

@@ -7,7 +7,7 @@ import { Gauge } from '../../src/metrics/gauge';
 import { Histogram } from '../../src/metrics/histogram';
 import { Registry } from '../../src/metrics/registry';
 import { Summary } from '../../src/metrics/summary';
-import { GAUGE_MODES } from '../../src/store/gauge-modes';
+import { PYTHON_GAUGE_MODES } from '../../src/store/gauge-modes';
 import type { BackendKind } from '../../src/store';
 import type { MetricsDir } from './metrics-dir';
 import { PYTHON_CURRENT } from './fixtures';
@@ -41,7 +41,7 @@ export function replayPythonOperations(
   const c2 = new lib.Counter({ name: 'plain_events_total', help: 'No labels.', registers });
   const h = new lib.Histogram({ name: 'latency_seconds', help: 'Latency.', labelNames: ['method'], registers, buckets: [0.005, 0.1, 1.0, 2.5] });
   const s = new lib.Summary({ name: 'payload_bytes', help: 'Payload size.', labelNames: ['method'], registers });
-  const gauges = GAUGE_MODES.map(
+  const gauges = PYTHON_GAUGE_MODES.map(
     (mode) =>
       [
         mode,

@@ -5,7 +5,7 @@ import { activeStore } from '../../../src/metrics/active-store';
 
 const { updates } = workerData as { updates: number };
 const jobs = new Counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['queue'] });
-const busy = new Gauge({ name: 'busy', help: 'Busy.' });
+const busy = new Gauge({ name: 'busy', help: 'Busy.', multiprocessMode: 'all' });
 const seconds = new Histogram({ name: 'job_seconds', help: 'Job time.', buckets: [0.1, 1] });
 const child = jobs.labels('a');
 for (let i = 0; i < updates; i++) {
