@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { DirectoryCollector, checkedKey, renderOpenMetrics, renderText } from './collect';
 import { compactDirectory } from './host';
 import { hashBasicAuthSetting } from './server';
-import { entryKey, markProcessDead, readMetricFile } from './store';
+import { SketchFileReader, entryKey, markProcessDead, readMetricFile } from './store';
 
 const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
 
@@ -15,6 +15,8 @@ Commands:
                               (non-finite values as the strings "+Inf", "-Inf", "NaN")
   inspect FILE.db             dump one file's entries: offsets, value, timestamp, key;
                               exits 1 when the file is corrupt (the problems are listed)
+  inspect FILE.sketch         dump a summary sketch file's records and their windows that
+                              count now or later: validity, observations, min, max
   mark-dead DIR PID           remove PID's live gauge files (gauge_live*_PID.db and its
                               threads' gauge_live*_PID-N.db), as when that process exits
   compact DIR                 fold the files of dead pids into one archive per type (and
@@ -109,6 +111,7 @@ function jsonValue(value: number): number | string {
 function inspect(args: readonly string[]): number {
   if (args.length !== 1) throw new UsageError('inspect takes one file');
   const file = args[0];
+  if (file.endsWith('.sketch')) return inspectSketch(file);
   const result = readMetricFile(file);
   if (result.status === 'missing') throw new Error(`${file} does not exist`);
   if (result.status === 'unreadable') throw new Error(`${file} cannot be used: it ${result.problem}`);
@@ -128,6 +131,28 @@ function inspect(args: readonly string[]): number {
   for (const text of problems) lines.push(`problem: ${text}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return problems.length > 0 ? 1 : 0;
+}
+
+function inspectSketch(file: string): number {
+  const result = new SketchFileReader(file).read(Date.now(), true);
+  if (result.status === 'missing') throw new Error(`${file} does not exist`);
+  if (result.status === 'unreadable') throw new Error(`${file} cannot be used: it ${result.problem}`);
+  const lines = [`${file}: ${result.records.length} records`];
+  for (const record of result.records) {
+    const windows = record.windowMs === 0 ? 'one window for all time' : `${record.windows} windows of ${record.windowMs} ms`;
+    lines.push(`${result.keys.text(record.keyId)}  ${record.sign === 1 ? 'negative values, ' : ''}${windows}, percentiles ${record.percentiles.join(' ')}`);
+    for (const block of record.blocks) {
+      let observations = block.zeros;
+      for (let bin = block.lo; bin <= block.hi; bin++) observations += result.words[block.countsSlot + bin];
+      const from = block.validFrom === 0 ? 'always' : new Date(block.validFrom).toISOString();
+      const until = block.expiresAt === Infinity ? 'never' : new Date(block.expiresAt).toISOString();
+      const collapsed = block.collapses > 0 ? `, ${block.collapses} collapses` : '';
+      lines.push(`  valid ${from} .. ${until}: ${observations} observations, min ${block.min}, max ${block.max}${collapsed}`);
+    }
+  }
+  if (result.problem !== undefined) lines.push(`problem: ${result.problem}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return result.problem === undefined ? 0 : 1;
 }
 
 function markDead(args: readonly string[]): number {

@@ -12,13 +12,16 @@ import {
   ReadBuffer,
   archiveFileName,
   archiveNameOf,
+  hasMetricFileExtension,
   parseFileName,
   readArchiveGeneration,
+  sketchArchiveFileName,
   withoutAbsorbedClaims,
 } from '../store';
 import type { FileName } from '../store';
 import { SERIES_LIMIT_REACHED, SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
+import { QuantileMerger } from './quantile-merge';
 import type { MetricFamily } from './types';
 
 export interface CollectorStats {
@@ -40,6 +43,8 @@ export interface CollectorStats {
   collects: number;
   /** Seconds the last collect took. */
   lastCollectSeconds: number;
+  /** Summary sketch windows of the last collect whose lowest bins hold folded-in lower values. */
+  collapsedSketchWindows: number;
 }
 
 export interface CollectorOptions {
@@ -52,6 +57,8 @@ export interface CollectorOptions {
    * each app of a shared directory). Default: every file.
    */
   fileFilter?: (fileName: string) => boolean;
+  /** The wall clock in ms, which decides the summary windows that count. Default: Date.now. */
+  now?: () => number;
 }
 
 export interface CollectorLimits {
@@ -87,6 +94,7 @@ const ARCHIVE_NAMES = [
   archiveFileName('counter'),
   archiveFileName('histogram'),
   archiveFileName('summary'),
+  sketchArchiveFileName(),
   ...ARCHIVE_GAUGE_MODES.map((mode) => archiveFileName('gauge', mode)),
 ];
 
@@ -109,8 +117,10 @@ export class DirectoryCollector {
     trackedSeries: 0,
     collects: 0,
     lastCollectSeconds: 0,
+    collapsedSketchWindows: 0,
   };
   private readonly warn: (message: string) => void;
+  private readonly now: () => number;
   private readonly seriesLimit: number;
   private readonly bytesLimit: number;
   private readonly raiseHint: string;
@@ -119,6 +129,8 @@ export class DirectoryCollector {
   private readonly archiveNames = new Set(ARCHIVE_NAMES);
   private keys: KeyIndex;
   private merger: SampleMerger;
+  /** Summaries' quantiles, from the sketch files (read into the same buffer, one at a time). */
+  private quantiles: QuantileMerger;
   /** One file's bytes at a time: files are read and merged one after another. */
   private readonly buffer = new ReadBuffer();
   private readonly files = new Map<string, TrackedFile>();
@@ -137,8 +149,10 @@ export class DirectoryCollector {
     this.bytesLimit = options.limits?.bytes ?? Infinity;
     this.raiseHint = options.limits?.raiseHint ?? 'raise the collector\'s limits option';
     this.fileFilter = options.fileFilter;
+    this.now = options.now ?? Date.now;
     this.keys = new KeyIndex(this.seriesLimit);
     this.merger = new SampleMerger(this.keys, this.seriesLimit);
+    this.quantiles = new QuantileMerger(this.buffer);
   }
 
   collect(): MetricFamily[] {
@@ -175,18 +189,21 @@ export class DirectoryCollector {
       this.rebuild();
     }
     this.merger.beginScrape();
+    this.quantiles.beginScrape();
+    const now = this.now();
     this.bytesRead = 0;
     this.limitedFiles = 0;
     let filesRead = 0;
     let corruptFiles = 0;
     let filesVanished = false;
     for (const name of names) {
-      const outcome = this.collectFile(name);
+      const outcome = name.endsWith('.db') ? this.collectFile(name) : this.collectSketchFile(name, now);
       if (outcome === 'read' || outcome === 'partly') filesRead++;
       if (outcome === 'corrupt' || outcome === 'partly') corruptFiles++;
       if (outcome === 'vanished') filesVanished = true;
     }
-    const families = this.merger.families();
+    const families = this.merger.families(this.quantiles);
+    this.stats.collapsedSketchWindows = this.quantiles.collapsedBlocks;
     this.stats.filesRead = filesRead;
     this.stats.corruptFiles = corruptFiles;
     this.stats.limitedFiles = this.limitedFiles;
@@ -235,6 +252,11 @@ export class DirectoryCollector {
         'Time the last collect took to read and merge the files.',
         this.stats.lastCollectSeconds,
       ),
+      gauge(
+        'pm2_prom_multiproc_collector_collapsed_sketch_windows',
+        'Summary windows of the last collect that met values spanning more than their bins: quantiles below their lowest bin read too high.',
+        this.stats.collapsedSketchWindows,
+      ),
     ];
   }
 
@@ -250,7 +272,7 @@ export class DirectoryCollector {
       entries = [];
     }
     const filter = this.fileFilter;
-    const metricFiles = entries.filter((name) => name.endsWith('.db') && (filter === undefined || filter(name)));
+    const metricFiles = entries.filter((name) => hasMetricFileExtension(name) && (filter === undefined || filter(name)));
     for (const name of metricFiles) {
       // Archives and claims (a claim's archive may not exist yet) of apps seen for the first time.
       if (!name.includes('_archive') && !name.includes('.g')) continue;
@@ -260,7 +282,8 @@ export class DirectoryCollector {
     const names = withoutAbsorbedClaims(this.dir, metricFiles.sort());
     const present = new Set(names);
     for (const name of this.files.keys()) if (!present.has(name)) this.files.delete(name);
-    for (const name of this.warned.keys()) if (name.endsWith('.db') && !present.has(name)) this.warned.delete(name);
+    this.quantiles.keepFiles(present);
+    for (const name of this.warned.keys()) if (hasMetricFileExtension(name) && !present.has(name)) this.warned.delete(name);
     return names;
   }
 
@@ -278,6 +301,7 @@ export class DirectoryCollector {
   private rebuild(): void {
     this.keys = new KeyIndex(this.seriesLimit);
     this.merger = new SampleMerger(this.keys, this.seriesLimit);
+    this.quantiles = new QuantileMerger(this.buffer);
     this.files.clear();
   }
 
@@ -367,6 +391,42 @@ export class DirectoryCollector {
     }
     this.warnOnce(fileName, `${filePath}: ${messages.join('; ')}`);
     return problem === undefined ? 'read' : 'partly';
+  }
+
+  /**
+   * A summary's sketch file: its blocks that count `now` go to the quantile merge. Its bytes count
+   * towards the limit of bytes read per scrape like any file's.
+   */
+  private collectSketchFile(fileName: string, now: number): 'read' | 'partly' | 'corrupt' | 'limited' | 'missing' | 'vanished' {
+    const filePath = path.join(this.dir, fileName);
+    if (parseFileName(fileName) === undefined) {
+      this.warnOnce(fileName, `skipping ${filePath}: its name is not summary_PID.sketch`);
+      return 'corrupt';
+    }
+    if (this.bytesRead >= this.bytesLimit) {
+      this.limitedFiles++;
+      this.warnOnce(fileName, `pm2-prom-multiproc: skipping ${filePath} in this scrape: the limit of bytes read per scrape is reached (${this.raiseHint})`);
+      return 'limited';
+    }
+    const outcome = this.quantiles.collectFile(fileName, filePath, now, this.bytesLimit - this.bytesRead);
+    if (outcome.status === 'missing') return 'vanished'; // Only compaction moves a sketch file.
+    if (outcome.status === 'corrupt') {
+      this.warnOnce(fileName, `skipping ${filePath}: it ${outcome.problem}`);
+      return 'corrupt';
+    }
+    this.bytesRead += outcome.bytesRead;
+    const messages: string[] = [];
+    if (outcome.problem !== undefined) messages.push(`${outcome.problem} (its other records are merged)`);
+    if (outcome.limit !== undefined) {
+      this.limitedFiles++;
+      messages.push(`${outcome.limit}: the rest of this file is skipped in this scrape (${this.raiseHint})`);
+    }
+    if (messages.length === 0) {
+      this.clearWarning(fileName);
+      return 'read';
+    }
+    this.warnOnce(fileName, `${filePath}: ${messages.join('; ')}`);
+    return outcome.problem === undefined ? 'read' : 'partly';
   }
 
   private warnOnce(key: string, message: string): void {

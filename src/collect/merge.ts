@@ -14,6 +14,12 @@ import {
 import type { DecodedKey, FileType, GaugeMode, KeyIndex, Reduction } from '../store';
 import type { MetricFamily, Sample } from './types';
 
+/** Where a summary series' quantile samples come from (the sketch files), asked when it is emitted. */
+export interface QuantileSource {
+  /** Samples to put before the series' `_count` and `_sum`; 'pruned' leaves the series out. */
+  quantileSamples(family: string, identity: string): Sample[] | 'pruned' | undefined;
+}
+
 /** Where entries come from: what the file's name says. */
 export interface EntrySource {
   type: FileType;
@@ -402,8 +408,11 @@ export class SampleMerger {
     return this.size - used;
   }
 
-  /** The families of the last scrape, by name, series by labels; histograms cumulative with `_count`. */
-  families(): MetricFamily[] {
+  /**
+   * The families of the last scrape, by name, series by labels; histograms cumulative with
+   * `_count`; summaries with the quantiles `quantiles` has for them.
+   */
+  families(quantiles?: QuantileSource): MetricFamily[] {
     if (this.familyOrder === undefined) {
       this.familyOrder = [...this.familiesByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
@@ -416,7 +425,13 @@ export class SampleMerger {
         family.groupsSorted = true;
       }
       const samples: Sample[] = [];
-      for (const group of family.groups) this.emitGroup(family, group, samples);
+      for (const group of family.groups) {
+        const shown = family.type === 'summary' && group.plainSeries.some((series) => this.seen[series] === 1);
+        const quantileSamples = shown ? quantiles?.quantileSamples(family.name, group.identity) : undefined;
+        if (quantileSamples === 'pruned') continue;
+        if (quantileSamples !== undefined) samples.push(...quantileSamples);
+        this.emitGroup(family, group, samples);
+      }
       if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type, samples });
     }
     return result;

@@ -1,7 +1,7 @@
 // Folds the entries of dead processes' files into one entry per key, the way the merge would
 // reduce them across pids, so an archive stands in for all of them in every later scrape.
 
-import { reductionOf } from '../store';
+import { encodeArchive, readWholeFile, reductionOf } from '../store';
 import type { ArchiveGaugeMode, EntryValue, FileType, Reduction } from '../store';
 
 type Reduce = (kept: EntryValue, value: number, timestamp: number) => void;
@@ -48,6 +48,11 @@ export class ArchiveFold {
     this.reduce = reduceFor(type, mode);
   }
 
+  /** Folds every entry of a whole, healthy file; throws naming the file otherwise. */
+  addFile(filePath: string): void {
+    this.add(readWholeFile(filePath));
+  }
+
   add(entries: readonly EntryValue[]): void {
     for (const { key, value, timestamp } of entries) {
       const kept = this.byKey.get(key);
@@ -59,5 +64,10 @@ export class ArchiveFold {
   /** The folded entries, in the order their keys were first seen. */
   entries(): EntryValue[] {
     return [...this.byKey.values()];
+  }
+
+  /** The archive's bytes, of `generation`. */
+  encode(generation: number): Buffer {
+    return encodeArchive(this.entries(), generation);
   }
 }

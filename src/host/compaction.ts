@@ -1,6 +1,7 @@
 // Compaction: folds the files of dead processes into one archive file per type (and gauge mode)
 // and app, in the same byte format, so a directory stays bounded however often workers are
-// recycled. A dead process's file goes into the archive of the app credited with it
+// recycled. A summary's sketch file is claimed and folded the same way into
+// summary_archive[@APP].sketch, keeping the windows that have not expired yet (sketch-fold.ts). A dead process's file goes into the archive of the app credited with it
 // (AppAttribution: its owner record's app, or none), and its claim carries that app in its name,
 // so a scrape credits the same app before, during and after the move.
 //
@@ -31,22 +32,23 @@ import {
   ARCHIVE_GAUGE_MODES,
   AppAttribution,
   GAUGE_MODE_TRAITS,
+  SketchFileReader,
   archiveNameOf,
   checkDirectory,
   claimFileName,
-  encodeArchive,
-  fileNameFor,
+  hasMetricFileExtension,
   isProcessAlive,
   markProcessDead,
+  originalFileName,
   parseFileName,
   readArchiveGeneration,
   readMetricFile,
-  readWholeFile,
   removeOrphanOwnerRecords,
 } from '../store';
-import type { ArchiveGaugeMode, EntryValue, FileName } from '../store';
+import type { ArchiveGaugeMode, FileName } from '../store';
 import { ArchiveFold } from './archive-fold';
 import { acquireCompactionLock } from './compaction-lock';
+import { SketchFold } from './sketch-fold';
 
 /** A change compaction made to the directory, reported to `onStep` right after it is made. */
 export type CompactionStep =
@@ -132,7 +134,7 @@ class Compaction {
     const listed: DirectoryFile[] = [];
     const groups = new Map<string, DirectoryFile[]>();
     for (const fileName of names) {
-      const name = fileName.endsWith('.db') ? parseFileName(fileName) : undefined;
+      const name = hasMetricFileExtension(fileName) ? parseFileName(fileName) : undefined;
       if (name === undefined) continue;
       const file = { fileName, name, app: attribution.appOf(name) };
       listed.push(file);
@@ -192,15 +194,16 @@ class Compaction {
     // pid), so ties of min, max and mostrecent go the same way before and after compaction.
     pending.sort();
     const kind = files[0].name;
-    const fold = new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
+    // Sketches: dead processes' windows are kept until they expire, judged as of now.
+    const fold = kind.sketch === true ? new SketchFold(Date.now()) : new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
     let newGeneration = generation + 1;
     for (const claimName of pending) {
-      fold.add(readWholeFile(path.join(this.dir, claimName)));
+      fold.addFile(path.join(this.dir, claimName));
       newGeneration = Math.max(newGeneration, parseFileName(claimName)?.claimGeneration ?? 0);
     }
-    if (archiveExists) fold.add(readWholeFile(archivePath));
+    if (archiveExists) fold.addFile(archivePath);
     const mode = fs.statSync(path.join(this.dir, archiveExists ? archiveName : pending[0])).mode & 0o777;
-    this.replaceArchive(archiveName, fold.entries(), newGeneration, mode);
+    this.replaceArchive(archiveName, fold.encode(newGeneration), mode);
     this.report.archivesWritten++;
     this.report.absorbed += pending.length;
     for (const claimName of pending) this.remove(claimName, 'claim-deleted');
@@ -212,7 +215,7 @@ class Compaction {
    */
   private claim(file: DirectoryFile, generation: number): string | undefined {
     const from = path.join(this.dir, file.fileName);
-    const problem = wholeFileProblem(from);
+    const problem = wholeFileProblem(from, file.name.sketch === true);
     if (problem !== undefined) {
       if (problem !== 'missing') this.report.problems.push(`${from} left as it is: it ${problem}`);
       return undefined;
@@ -237,7 +240,7 @@ class Compaction {
 
   /** A claim still linked under its original name was being given back when a kill came. */
   private wasGivenBack(file: DirectoryFile): boolean {
-    const original = path.join(this.dir, fileNameFor(file.name.type, file.name.owner, file.name.mode));
+    const original = path.join(this.dir, originalFileName(file.name));
     try {
       const claimStat = fs.lstatSync(path.join(this.dir, file.fileName));
       const originalStat = fs.lstatSync(original);
@@ -247,10 +250,9 @@ class Compaction {
     }
   }
 
-  private replaceArchive(archiveName: string, entries: readonly EntryValue[], generation: number, mode: number): void {
+  private replaceArchive(archiveName: string, bytes: Buffer, mode: number): void {
     const tempName = tempNameOf(archiveName);
     const tempPath = path.join(this.dir, tempName);
-    const bytes = encodeArchive(entries, generation);
     const fd = fs.openSync(
       tempPath,
       fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
@@ -319,7 +321,11 @@ function archives(name: FileName): boolean {
 }
 
 /** Why a file cannot be folded whole ('missing' when it is gone), or undefined when it can. */
-function wholeFileProblem(filePath: string): string | undefined {
+function wholeFileProblem(filePath: string, sketch: boolean): string | undefined {
+  if (sketch) {
+    const result = new SketchFileReader(filePath).read(Date.now(), true);
+    return result.status === 'missing' ? 'missing' : result.problem;
+  }
   const result = readMetricFile(filePath);
   if (result.status === 'missing') return 'missing';
   if (result.status === 'unreadable') return result.problem;

@@ -5,7 +5,7 @@ import { checkDirectory, refuseWorldWritable, wipeIfStale } from '../store';
 export type PreparedState = 'created' | 'empty' | 'wiped' | 'kept';
 
 /**
- * Creates `dir` (0700) when missing; wipes its `*.db` files when no owner is alive (a stale
+ * Creates `dir` (0700) when missing; wipes its metric files when no owner is alive (a stale
  * directory from before a restart of everything); otherwise keeps every file and leaves the dead
  * pids to the sweeper. Throws a clear Error when the directory cannot be used.
  */

@@ -1,9 +1,12 @@
 // Summary: prom-client's API over Python's entries in summary_OWNER.db (`_count`, then `_sum`, per
-// child). Quantiles cannot be merged across processes from these, so like Python's the merged
-// exposition has `_count` and `_sum` only; in memory mode quantiles come from prom-client's own
-// sliding-window t-digest, as prom-client computes them.
+// child, which Python's collector merges too) and, in multiprocess mode, a mergeable sketch of
+// each child's observations per age window in summary_OWNER.sketch, from which the collector
+// renders prom-client's percentiles of all processes' observations within 1%. In memory mode
+// quantiles come from prom-client's own sliding-window t-digest, as prom-client computes them.
 import TimeWindowQuantiles from 'prom-client/lib/timeWindowQuantiles';
-import type { MetricFile } from '../store';
+import { FLAG_PRUNE_AGED_BUCKETS, MAX_SKETCH_BLOCKS, MAX_SKETCH_PERCENTILES, SeriesSketch } from '../store';
+import type { MetricFile, SketchWindows } from '../store';
+import { logger } from '../logger';
 import { startTimer } from './metric';
 import { ObservedMetric } from './observed-metric';
 import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
@@ -54,8 +57,30 @@ function checkQuantileOptions<T extends string>(name: string, config: SummaryCon
   };
   const maxAgeSeconds = positive('maxAgeSeconds', config.maxAgeSeconds);
   const ageBuckets = positive('ageBuckets', config.ageBuckets);
+  if (ageBuckets !== undefined && !Number.isInteger(ageBuckets)) throw problem('ageBuckets must be a whole number');
   const compressCount = positive('compressCount', config.compressCount) ?? 1000;
   return { percentiles: Object.freeze([...percentiles]), maxAgeSeconds, ageBuckets, compressCount };
+}
+
+/**
+ * The sketch windows of a summary, prom-client's rotation: ageBuckets windows of maxAgeSeconds /
+ * ageBuckets each when both are given, else one window over all time. Their limits size the
+ * sketch file, so they are checked in multiprocess mode only.
+ */
+function sketchWindows(name: string, options: QuantileOptions, pruneAgedBuckets: boolean): SketchWindows {
+  const problem = (what: string): Error => new Error(`${describeMetric('Summary', name)}: ${what}`);
+  const { maxAgeSeconds, ageBuckets, percentiles } = options;
+  if (percentiles.length > MAX_SKETCH_PERCENTILES) throw problem(`at most ${MAX_SKETCH_PERCENTILES} percentiles in multiprocess mode`);
+  const rotates = maxAgeSeconds !== undefined && ageBuckets !== undefined;
+  if (rotates && ageBuckets > MAX_SKETCH_BLOCKS) {
+    throw problem(`at most ${MAX_SKETCH_BLOCKS} ageBuckets in multiprocess mode (each keeps 8 KiB per series and process)`);
+  }
+  return {
+    windowMs: rotates ? (maxAgeSeconds * 1000) / ageBuckets : 0,
+    windows: rotates ? ageBuckets : 1,
+    flags: pruneAgedBuckets ? FLAG_PRUNE_AGED_BUCKETS : 0,
+    percentiles,
+  };
 }
 
 /** What `summary.labels(...)` returns; kept and reused per label values. */
@@ -69,12 +94,15 @@ export class SummaryChild<T extends string = string> implements MetricChild {
     /** Memory mode only. */
     private readonly quantiles: QuantileWindow | undefined,
     private readonly compressCount: number,
+    /** Multiprocess mode: this process's windows of the series (none when the sketch file is full). */
+    private readonly sketch: SeriesSketch | undefined,
   ) {}
 
   observe(value: number): void {
     checkFinite(this.summary.description, value);
     this.file.add(this.countSlot, 1);
     this.file.add(this.sumSlot, value);
+    this.sketch?.observe(value);
     if (this.quantiles !== undefined) {
       this.quantiles.push(value);
       if (this.file.get(this.countSlot) % this.compressCount === 0) this.quantiles.compress();
@@ -98,6 +126,7 @@ export class SummaryChild<T extends string = string> implements MetricChild {
     this.file.set(this.countSlot, 0);
     this.file.set(this.sumSlot, 0);
     this.quantiles?.reset();
+    this.sketch?.clear();
   }
 
   /** prom-client's get() values of this child: quantiles (memory mode), _sum, _count. */
@@ -121,6 +150,9 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
   readonly percentiles: readonly number[];
   private readonly quantileOptions: QuantileOptions;
   private readonly pruneAgedBuckets: boolean;
+  /** Multiprocess mode: how each child's sketch is windowed; undefined in memory mode. */
+  private readonly windows: SketchWindows | undefined;
+  private sketchRefused = false;
 
   constructor(config: SummaryConfiguration<T>) {
     const quantileOptions = checkQuantileOptions(String(config?.name), config ?? {});
@@ -128,10 +160,11 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
     this.quantileOptions = quantileOptions;
     this.percentiles = quantileOptions.percentiles;
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
+    this.windows = this.store.dir === undefined ? undefined : sketchWindows(this.name, quantileOptions, this.pruneAgedBuckets);
     this.finishConstruction('summary');
   }
 
-  /** Whether quantiles are computed: in memory mode only (they cannot be merged from files). */
+  /** Whether this process computes quantiles itself (memory mode); else the collector merges the sketches. */
   get hasQuantiles(): boolean {
     return this.store.dir === undefined;
   }
@@ -140,7 +173,23 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
     const [countSlot, sumSlot] = this.slotsOf([this.keyOf(`${this.name}_count`, labels), this.keyOf(`${this.name}_sum`, labels)]);
     const { maxAgeSeconds, ageBuckets, compressCount } = this.quantileOptions;
     const quantiles = this.hasQuantiles ? new TimeWindowQuantiles(maxAgeSeconds, ageBuckets) : undefined;
-    return new SummaryChild(this, labels, this.file, countSlot, sumSlot, quantiles, compressCount);
+    return new SummaryChild(this, labels, this.file, countSlot, sumSlot, quantiles, compressCount, this.sketchOf(labels));
+  }
+
+  /** The child's sketch; none (one warning per summary) when the sketch file cannot take it. */
+  private sketchOf(labels: Readonly<Record<string, string>>): SeriesSketch | undefined {
+    if (this.windows === undefined) return undefined;
+    const refused = (error: Error): void => {
+      if (this.sketchRefused) return;
+      this.sketchRefused = true;
+      logger().warn(`${this.description}: series without quantiles from now on, _count and _sum only: ${error.message}`);
+    };
+    try {
+      return new SeriesSketch(this.store.sketchFile(), { name: this.familyName(), labels, help: this.help }, this.windows, refused);
+    } catch (error) {
+      refused(error as Error);
+      return undefined;
+    }
   }
 
   protected values(): Array<MetricValue<T>> {

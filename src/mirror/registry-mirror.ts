@@ -8,6 +8,7 @@ import type { MetricType } from '../store';
 import { isObject, registryDefaultLabels } from './registry-shape';
 import type { LabelValues, MetricLike, RegistryLike } from './registry-shape';
 import { counterLayout, gaugeLayout, histogramLayout, summaryLayout } from './series-layouts';
+import { SummarySketchMirror } from './summary-sketch-mirror';
 import type { SeriesLayout } from './series-layouts';
 
 /** How a mirrored gauge merges (from its name and prom-client aggregator), or 'omit': not mirrored. */
@@ -184,8 +185,18 @@ export class RegistryMirror {
     const help = typeof metric.help === 'string' ? metric.help : '';
     const layout = this.layoutFor(metric, name, help, type);
     if (layout === undefined) return undefined;
-    const file = (this.store as ProcessStore).file(layout.fileType, layout.gaugeMode);
-    return new MetricMirror(metric, layout, file, defaultLabels, (problem) => this.refuse(name, problem));
+    const store = this.store as ProcessStore;
+    const refuse = (problem: string): void => this.refuse(name, problem);
+    const values = new MetricMirror(metric, layout, store.file(layout.fileType, layout.gaugeMode), defaultLabels, refuse);
+    if (type !== 'summary') return values;
+    // A summary's quantiles go to the sketch file, where they merge with every other process's.
+    const quantiles = new SummarySketchMirror(metric, store.sketchFile(), name, help, defaultLabels, refuse);
+    return {
+      write(now) {
+        values.write(now);
+        quantiles.write(now);
+      },
+    };
   }
 
   private layoutFor(

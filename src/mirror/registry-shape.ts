@@ -18,7 +18,7 @@ export interface HistogramEntry {
   count: number;
 }
 
-/** One series of a summary; its quantile sketch is not mirrored (quantiles do not merge). */
+/** One series of a summary; its t-digests (`td`) are mirrored by SummarySketchMirror. */
 export interface SummaryEntry {
   labels: LabelValues;
   sum: number;

@@ -3,14 +3,14 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ARCHIVE_TRAILER_BYTES, HEADER_BYTES, archiveFileName, decodeArchiveTrailer, parseFileName } from './format';
+import { ARCHIVE_TRAILER_BYTES, HEADER_BYTES, archiveFileName, decodeArchiveTrailer, parseFileName, sketchArchiveFileName } from './format';
 import type { EntryValue, FileName } from './format';
 import type { ArchiveGaugeMode } from './gauge-modes';
 import { READ_ONLY_FLAGS, entryKey, readMetricFile } from './reader';
 
-/** The archive a claimed file or an archive belongs to (same type, gauge mode and app). */
+/** The archive a claimed file or an archive belongs to (same type, gauge mode and app; a summary's sketches have their own). */
 export function archiveNameOf(name: FileName): string {
-  return archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined, name.app);
+  return name.sketch === true ? sketchArchiveFileName(name.app) : archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined, name.app);
 }
 
 interface KnownGeneration {

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseFileName } from './format';
+import { hasMetricFileExtension, parseFileName } from './format';
 import { GAUGE_MODE_TRAITS } from './gauge-modes';
 import { pidOfOwnerRecord } from './owner-record';
 
@@ -51,9 +51,9 @@ export function refuseWorldWritable(dir: string): void {
   }
 }
 
-/** The metric files of a directory (`*.db`), with the pid that owns each when its name says. */
+/** The metric files of a directory (`*.db`, `*.sketch`), with the pid that owns each when its name says. */
 function listMetricFiles(names: readonly string[]): Array<{ name: string; pid: number | undefined }> {
-  return names.filter((name) => name.endsWith('.db')).map((name) => ({ name, pid: parseFileName(name)?.pid }));
+  return names.filter(hasMetricFileExtension).map((name) => ({ name, pid: parseFileName(name)?.pid }));
 }
 
 /** The pids that own at least one file in `dir`. */
@@ -66,7 +66,7 @@ export function pidsOwningFiles(dir: string): Set<number> {
 }
 
 /**
- * Deletes every `*.db` file (and owner record) of `dir` when no process owning one is alive (a
+ * Deletes every metric file (and owner record) of `dir` when no process owning one is alive (a
  * stale directory from before a restart of everything), and returns whether it did; a directory
  * with a live owner is left as it is.
  */

@@ -72,12 +72,28 @@ export interface WalkResult {
 }
 
 /**
+ * The size in bytes of the body that starts at `bodyOffset` (its first 8 bytes are readable), or
+ * undefined when they are not the start of a valid body. A `.db` entry's body is its value and
+ * timestamp; other kinds of file say their bodies' sizes in their first word.
+ */
+export type BodySize = (view: DataView, bodyOffset: number) => number | undefined;
+
+const VALUE_AND_TIMESTAMP: BodySize = () => VALUE_BYTES;
+
+/**
  * Visits the entries in bytes [from, used) of a file of which only [0, available) is in `data`
  * (available <= used). Stops at the first entry that is not whole and valid, with an error, or,
  * without one, at the first entry that needs bytes past `available` (the caller may read more and
  * walk on from `end`). Allocates nothing: a key is handed over as a range, never as a string.
  */
-export function walkEntries(data: Uint8Array, from: number, available: number, used: number, visit: EntryVisitor): WalkResult {
+export function walkEntries(
+  data: Uint8Array,
+  from: number,
+  available: number,
+  used: number,
+  visit: EntryVisitor,
+  bodySize: BodySize = VALUE_AND_TIMESTAMP,
+): WalkResult {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let position = from;
   while (position < used) {
@@ -92,10 +108,15 @@ export function walkEntries(data: Uint8Array, from: number, available: number, u
       return { end: position, error: new FileFormatError(`entry at ${position} runs past used=${used}`, position) };
     }
     if (valueOffset + VALUE_BYTES > available) return { end: position };
+    const size = bodySize(view, valueOffset);
+    if (size === undefined || size < VALUE_BYTES || size % 8 !== 0 || valueOffset + size > used) {
+      return { end: position, error: new FileFormatError(`entry at ${position} has no valid body`, position) };
+    }
+    if (valueOffset + size > available) return { end: position };
     const verdict = visit(position + 4, keyLength, valueOffset);
     if (verdict === 'invalid') return { end: position, error: new FileFormatError(`key at ${position} is not valid UTF-8`, position) };
     if (verdict === 'stop') return { end: position };
-    position = valueOffset + VALUE_BYTES;
+    position = valueOffset + size;
   }
   return { end: position };
 }
@@ -120,16 +141,35 @@ export function parseEntries(
   data: Uint8Array,
   from: number,
   used: number,
+  bodySize?: BodySize,
 ): { entries: RawEntry[]; end: number; error?: FileFormatError } {
   const entries: RawEntry[] = [];
-  const { end, error } = walkEntries(data, from, used, used, (keyStart, keyLength, valueOffset) => {
+  const visit: EntryVisitor = (keyStart, keyLength, valueOffset) => {
     const key = keyText(data, keyStart, keyLength);
     if (key === undefined) return 'invalid';
     entries.push({ key, valueOffset });
     return 'next';
-  });
+  };
+  const { end, error } = walkEntries(data, from, used, used, visit, bodySize);
   return { entries, end, error };
 }
+
+/**
+ * What the shared writable-file code and the reader need to know of a kind of file: how its header
+ * marks it, how large its entries' bodies are and how large it may grow. Python's `.db` files are one kind.
+ */
+export interface FileLayout {
+  /** Bytes 4..8 of the header as a uint32 LE: undefined for `.db` (Python's padding, not checked). */
+  readonly magic: number | undefined;
+  /** What the file is, for errors: `Metric file`. */
+  readonly describe: string;
+  /** The size of an entry's body; undefined: a value and a timestamp. */
+  readonly bodySize: BodySize | undefined;
+  /** Growth past this many bytes is refused. */
+  readonly maxBytes: number;
+}
+
+export const DB_LAYOUT: FileLayout = { magic: undefined, describe: 'Metric file', bodySize: undefined, maxBytes: MAX_FILE_BYTES };
 
 /** Value bytes after each key in files of prometheus_client <= 0.16: a float64, no timestamp. */
 export const LEGACY_VALUE_BYTES = 8;
@@ -302,6 +342,8 @@ export interface FileName {
   claimGeneration?: number;
   /** The app an archive (or a claim, the archive it is for) holds the files of; none when unknown. */
   app?: string;
+  /** A summary's quantile sketches (`summary_OWNER.sketch`), beside its `.db` file of counts and sums. */
+  sketch?: true;
 }
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
@@ -316,8 +358,33 @@ export function ownerFor(pid: number, threadId: number): string {
 
 const FILE_NAME = /^(counter|histogram|summary|gauge_([a-z]+))_((\d+)(?:-\d+)?)\.db$/;
 
+/**
+ * `summary_123.sketch`: where one process keeps the quantile sketches of its summaries. Not `*.db`,
+ * which Python's collector reads (and fails on, for any type it does not know).
+ */
+export function sketchFileNameFor(owner: string): string {
+  return `summary_${owner}${SKETCH_EXTENSION}`;
+}
+
+const SKETCH_EXTENSION = '.sketch';
+
+/** The name a file had before compaction claimed it (or has, when unclaimed). */
+export function originalFileName(name: FileName): string {
+  return name.sketch === true ? sketchFileNameFor(name.owner) : fileNameFor(name.type, name.owner, name.mode);
+}
+
+/** Whether a directory entry is a metric file by its extension (`.db`, or a summary's `.sketch`). */
+export function hasMetricFileExtension(name: string): boolean {
+  return name.endsWith('.db') || name.endsWith(SKETCH_EXTENSION);
+}
+
 /** Parses a file name, or returns undefined for a name this format does not produce. */
 export function parseFileName(name: string): FileName | undefined {
+  if (name.endsWith(SKETCH_EXTENSION)) {
+    // Sketch files are named as their summary's .db files are, with another extension.
+    const asDb = parseFileName(`${name.slice(0, -SKETCH_EXTENSION.length)}.db`);
+    return asDb?.type === 'summary' ? { ...asDb, sketch: true } : undefined;
+  }
   const match = FILE_NAME.exec(name);
   if (!match) return parseCompactionFileName(name);
   const pid = Number(match[4]);
@@ -383,13 +450,20 @@ export function archiveFileName(type: FileType, mode?: ArchiveGaugeMode, app?: s
   return fileNameFor(type, `${ARCHIVE_OWNER}${appSuffix(app)}`, mode);
 }
 
+/** `summary_archive.sketch`, `summary_archive@api.sketch`: the folded sketches of an app's dead processes. */
+export function sketchArchiveFileName(app?: string): string {
+  return sketchFileNameFor(`${ARCHIVE_OWNER}${appSuffix(app)}`);
+}
+
 /**
  * `counter_123@api.g4.i5678.db`: a dead process's `counter_123.db` claimed for generation 4 of
  * the archive of app `api` (no `@...` for the archive of unknown apps). The inode keeps the name
  * unique when a reused pid's file is claimed for the same generation.
  */
 export function claimFileName(source: FileName, generation: number, inode: number, app?: string): string {
-  return fileNameFor(source.type, `${source.owner}${appSuffix(app)}`, source.mode).replace(/\.db$/, `.g${generation}.i${inode}.db`);
+  const owner = `${source.owner}${appSuffix(app)}`;
+  const name = source.sketch === true ? sketchFileNameFor(owner) : fileNameFor(source.type, owner, source.mode);
+  return name.replace(/\.(db|sketch)$/, `.g${generation}.i${inode}.$1`);
 }
 
 const ENCODED_APP = '@([A-Za-z0-9_%-]+)';
@@ -430,23 +504,36 @@ export interface EntryValue {
 
 /** The bytes of a whole archive: header, entries in order, then the generation trailer. */
 export function encodeArchive(entries: readonly EntryValue[], generation: number): Buffer {
+  return encodeArchiveOf(
+    entries.map((entry) => ({ key: entry.key, body: new Float64Array([entry.value, entry.timestamp]) })),
+    DB_LAYOUT,
+    generation,
+  );
+}
+
+/**
+ * The bytes of a whole archive of any layout: header (with the layout's magic), each key with its
+ * body, then the generation trailer after `used`, where no reader of entries looks.
+ */
+export function encodeArchiveOf(entries: ReadonlyArray<{ key: string; body: Float64Array }>, layout: FileLayout, generation: number): Buffer {
   const keys = entries.map((entry) => Buffer.from(entry.key, 'utf8'));
   let used = HEADER_BYTES;
-  for (const key of keys) {
+  for (const [i, key] of keys.entries()) {
     if (key.length > MAX_KEY_BYTES) throw new Error(`key of ${key.length} bytes is over the ${MAX_KEY_BYTES}-byte limit`);
-    used += entryBytes(key.length);
+    used += entryBytes(key.length) - VALUE_BYTES + entries[i].body.byteLength;
   }
-  if (used + ARCHIVE_TRAILER_BYTES > MAX_FILE_BYTES) {
-    throw new Error(`an archive of ${used} bytes would pass the ${MAX_FILE_BYTES}-byte file limit`);
+  if (used + ARCHIVE_TRAILER_BYTES > layout.maxBytes) {
+    throw new Error(`an archive of ${used} bytes would pass the ${layout.maxBytes}-byte file limit`);
   }
   const bytes = Buffer.alloc(used + ARCHIVE_TRAILER_BYTES);
   bytes.writeInt32LE(used, 0);
+  if (layout.magic !== undefined) bytes.writeUInt32LE(layout.magic, 4);
   let position = HEADER_BYTES;
   for (let i = 0; i < keys.length; i++) {
     const valueOffset = writeEntry(bytes, position, keys[i]);
-    bytes.writeDoubleLE(entries[i].value, valueOffset);
-    bytes.writeDoubleLE(entries[i].timestamp, valueOffset + 8);
-    position = valueOffset + VALUE_BYTES;
+    const body = entries[i].body;
+    Buffer.from(body.buffer, body.byteOffset, body.byteLength).copy(bytes, valueOffset);
+    position = valueOffset + body.byteLength;
   }
   ARCHIVE_TRAILER_MAGIC.copy(bytes, used);
   bytes.writeBigUInt64LE(BigInt(generation), used + ARCHIVE_TRAILER_MAGIC.length);

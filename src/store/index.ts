@@ -13,9 +13,12 @@ export {
   encodeKey,
   fileNameFor,
   floatToGoString,
+  hasMetricFileExtension,
   isMetricType,
+  originalFileName,
   parseEntries,
   parseFileName,
+  sketchArchiveFileName,
 } from './format';
 export type { DecodedKey, EntryValue, FileName, FileType, MetricType } from './format';
 export {
@@ -36,6 +39,25 @@ export type { BackendKind, MetricFile } from './backends/metric-file';
 export { defaultBackend } from './backends/loader';
 export { KeyIndex } from './key-index';
 export { MetricFileReader, ReadBuffer, entryKey, readMetricFile } from './reader';
+export {
+  FLAG_MIRRORED,
+  FLAG_PRUNE_AGED_BUCKETS,
+  MAX_SKETCH_BLOCKS,
+  MAX_SKETCH_KEY,
+  MAX_SKETCH_PERCENTILES,
+  SKETCH_BINS,
+  SKETCH_RELATIVE_ACCURACY,
+  encodeSketchArchive,
+  isSketchSampleName,
+  sketchKeyOf,
+  sketchUpperEdge,
+  sketchValueOf,
+} from './sketch-format';
+export type { SketchArchiveRecord, SketchBlockData, SketchBlockView, SketchRecordHeader } from './sketch-format';
+export { SeriesSketch, SnapshotSketch } from './sketch-writer';
+export type { SketchSeries, SketchWindows } from './sketch-writer';
+export { SketchFileReader } from './sketch-reader';
+export type { SketchReadResult, SketchRecordRead } from './sketch-reader';
 export type { FileContents, ReadResult } from './reader';
 export { archiveNameOf, readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
 export {

@@ -6,7 +6,9 @@ import { threadId as currentThreadId } from 'node:worker_threads';
 import { defaultBackend, openWithBackend } from './backends/loader';
 import type { BackendKind, MetricFile } from './backends/metric-file';
 import { checkDirectory } from './directory';
-import { fileNameFor, ownerFor } from './format';
+import { fileNameFor, ownerFor, sketchFileNameFor } from './format';
+import type { FileLayout } from './format';
+import { SKETCH_LAYOUT } from './sketch-format';
 import type { FileType } from './format';
 import { GAUGE_MODES, isGaugeMode } from './gauge-modes';
 import type { GaugeMode } from './gauge-modes';
@@ -67,12 +69,20 @@ export class ProcessStore {
     if (mode !== undefined && !isGaugeMode(mode)) {
       throw new Error(`Gauge mode "${String(mode)}" is not one of ${GAUGE_MODES.join(', ')}`);
     }
-    const name = fileNameFor(type, this.owner, mode);
+    return this.open(fileNameFor(type, this.owner, mode));
+  }
+
+  /** summary_OWNER.sketch: the quantile sketches of this owner's summaries; created on first call. */
+  sketchFile(): MetricFile {
+    return this.open(sketchFileNameFor(this.owner), SKETCH_LAYOUT);
+  }
+
+  private open(name: string, layout?: FileLayout): MetricFile {
     let file = this.files.get(name);
     if (file === undefined) {
       this.writeOwnerRecord();
       const filePath = this.dir === undefined ? '' : path.join(this.dir, name);
-      file = openWithBackend(this.backend, filePath, this.fileMode);
+      file = openWithBackend(this.backend, filePath, this.fileMode, layout);
       this.files.set(name, file);
     }
     return file;

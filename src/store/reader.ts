@@ -1,11 +1,13 @@
-// Read-only, defensive reading of one .db file written by any process (Node or Python).
+// Read-only, defensive reading of one .db file written by any process (Node or Python), or of a
+// summary's .sketch file (the same container, other bodies).
 // Incremental: keys never move in a file, so a warm read re-reads the bytes but parses only the
 // entries appended since the last read. What it reads and holds follows the entries really in the
 // file, never what its header claims: new bytes are read in growing pieces up to the first entry
 // that is not whole and valid, and that verdict is kept until the file changes.
 
 import * as fs from 'node:fs';
-import { HEADER_BYTES, MAX_FILE_BYTES, legacyLayoutEnd, walkEntries } from './format';
+import { DB_LAYOUT, HEADER_BYTES, MAX_FILE_BYTES, legacyLayoutEnd, walkEntries } from './format';
+import type { FileLayout } from './format';
 import { INVALID_KEY, KEY_LIMIT_REACHED, KeyIndex } from './key-index';
 
 /**
@@ -18,7 +20,7 @@ export interface FileContents {
   /** The id of each entry's key in `keys`. */
   readonly keyIds: Int32Array;
   readonly keys: KeyIndex;
-  /** Float64 index of each key's value in `numbers` (value byte offset / 8); timestamp at +1. */
+  /** Float64 index of each key's value (or body) in `numbers` (byte offset / 8); timestamp at +1. */
   readonly slots: Int32Array;
   /** Byte offset where each entry (its key length) starts. */
   readonly starts: Int32Array;
@@ -76,6 +78,8 @@ export interface ReaderOptions {
   /** Shared by the readers of one collector, so that every file's keys get the same ids. */
   keys?: KeyIndex;
   buffer?: ReadBuffer;
+  /** The kind of file: Python's `.db` unless told otherwise. */
+  layout?: FileLayout;
 }
 
 /** How every reader of metric files opens them: never through a link, never blocking. */
@@ -96,6 +100,7 @@ export const LEGACY_FILE_PROBLEM =
 export class MetricFileReader {
   private readonly keys: KeyIndex;
   private readonly buffer: ReadBuffer;
+  private readonly layout: FileLayout;
   private keyIds = new Int32Array(64);
   private slots = new Int32Array(64);
   /** Each entry's start offset: its key length there is checked on every read to catch a rewrite. */
@@ -120,6 +125,7 @@ export class MetricFileReader {
   ) {
     this.keys = options.keys ?? new KeyIndex();
     this.buffer = options.buffer ?? new ReadBuffer();
+    this.layout = options.layout ?? DB_LAYOUT;
   }
 
   /** Reads the file; `maxBytes`: past this many bytes of it, the rest is left unread (a limit). */
@@ -176,9 +182,13 @@ export class MetricFileReader {
     if (readRange(fd, buffer.bytes, 0, HEADER_BYTES) !== HEADER_BYTES) {
       return { status: 'unreadable', problem: 'shrank while being read' };
     }
-    let used = new DataView(buffer.bytes.buffer).getInt32(0, true);
+    const header = new DataView(buffer.bytes.buffer);
+    let used = header.getInt32(0, true);
     // A writer that has sized a new file but not yet written its header: nothing in it yet.
     if (used === 0) used = HEADER_BYTES;
+    else if (this.layout.magic !== undefined && header.getUint32(4, true) !== this.layout.magic) {
+      return { status: 'unreadable', problem: `does not start like a ${this.layout.describe.toLowerCase()}` };
+    }
     if (used < HEADER_BYTES) return { status: 'unreadable', problem: `header says used=${used}, below the header size` };
     if (used > size) {
       return { status: 'unreadable', problem: `header says used=${used} but the file is ${size} bytes (truncated?)` };
@@ -210,7 +220,7 @@ export class MetricFileReader {
       }
       this.parseNew(available, used);
     }
-    if (!verdictKnown && this.stuckProblem !== undefined && this.isLegacy(fd, available, used, maxBytes)) {
+    if (!verdictKnown && this.stuckProblem !== undefined && this.layout === DB_LAYOUT && this.isLegacy(fd, available, used, maxBytes)) {
       this.forget();
       this.refusal = LEGACY_FILE_PROBLEM;
       return { status: 'unreadable', problem: LEGACY_FILE_PROBLEM };
@@ -235,6 +245,30 @@ export class MetricFileReader {
       if (available >= Math.min(used, maxBytes)) return false;
       available = this.readMore(fd, available, Math.min(used, maxBytes, available * 2));
       if (available < 0) return false;
+    }
+  }
+
+  /**
+   * Reads bytes [offset, offset + length) of the file again into the last read's contents (a
+   * sketch block caught mid-change); false when the file is gone, replaced or shorter. Call it
+   * before any other read of the same buffer.
+   */
+  reread(offset: number, length: number): boolean {
+    if (offset < HEADER_BYTES || offset + length > this.buffer.bytes.byteLength) return false;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, READ_ONLY_FLAGS);
+    } catch {
+      return false;
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (stat.dev !== this.device || stat.ino !== this.inode) return false;
+      return readRange(fd, this.buffer.bytes, offset, offset + length) === offset + length;
+    } catch {
+      return false;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -279,7 +313,7 @@ export class MetricFileReader {
     const { keys } = this;
     const { bytes, words } = this.buffer;
     let limited = false;
-    const { end, error } = walkEntries(bytes, this.parsedEnd, available, used, (keyStart, keyLength, valueOffset) => {
+    const visit = (keyStart: number, keyLength: number, valueOffset: number): 'next' | 'invalid' | 'stop' => {
       const id = keys.idOf(words, keyStart, keyLength);
       if (id === INVALID_KEY) return 'invalid';
       if (id === KEY_LIMIT_REACHED) {
@@ -293,7 +327,8 @@ export class MetricFileReader {
       this.starts[index] = keyStart - 4;
       this.count = index + 1;
       return 'next';
-    });
+    };
+    const { end, error } = walkEntries(bytes, this.parsedEnd, available, used, visit, this.layout.bodySize);
     this.parsedEnd = end;
     if (error !== undefined) this.stuckProblem = `${error.message}; the rest of the file is skipped`;
     else if (limited) {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from '../collect/support/cli';
 import { HEADER_BYTES, entryBytes } from '../../src/store/format';
+import { ProcessStore, SeriesSketch } from '../../src/store';
 import { fileBytes, keyOf, makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import type { EntrySpec } from '../collect/support/files';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from '../collect/support/promtool';
@@ -90,6 +91,24 @@ describe('pm2-prom-multiproc command line', () => {
     assert.equal(lines[2], '8\t56\t21.5\t1700000000.25\t["temp", "temp", {}, "Help of temp."]');
     assert.equal(lines[3], '72\t128\t-3\t1700000001\t["temp", "temp", {"room": "b"}, "Help of temp."]');
     assert.equal(lines.length, 4);
+  });
+
+  it("inspect: dumps a sketch file's records and the windows that count", () => {
+    const store = new ProcessStore(dir, { pid: 5, threadId: 0, backend: 'pwrite' });
+    const series = { name: 'lat', labels: { route: '/a' }, help: 'L.' };
+    const sketch = new SeriesSketch(store.sketchFile(), series, { windowMs: 0, windows: 1, flags: 0, percentiles: [0.5, 0.99] }, () => {});
+    for (const value of [0.5, 2, 0, -1]) sketch.observe(value);
+    store.close();
+    const result = runCli(['inspect', path.join(dir, 'summary_5.sketch')]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      `${path.join(dir, 'summary_5.sketch')}: 2 records\n` +
+        '["lat", "lat", {"route": "/a"}, "L."]  one window for all time, percentiles 0.5 0.99\n' +
+        '  valid always .. never: 3 observations, min 0, max 2\n' +
+        '["lat", "lat:negative", {"route": "/a"}, "L."]  negative values, one window for all time, percentiles 0.5 0.99\n' +
+        '  valid always .. never: 1 observations, min -1, max -1\n',
+    );
   });
 
   it('inspect: lists what is corrupt and exits 1', () => {

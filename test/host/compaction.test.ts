@@ -14,8 +14,8 @@ import { makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import { assertSameSamples, parseExposition } from '../collect/support/samples';
 
 const LIVE_WORKERS = 4;
-/** Archives at most: counter, histogram, summary, gauge sum, min, max, mostrecent. */
-const ARCHIVES = 7;
+/** Archives at most: counter, histogram, summary and its sketches, gauge sum, min, max, mostrecent. */
+const ARCHIVES = 8;
 
 /** Python's MultiProcessCollector's text of a directory. */
 const PYTHON_COLLECT = `

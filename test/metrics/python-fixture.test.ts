@@ -7,7 +7,7 @@ import { collectDirectory } from '../../src/collect';
 import { parseFileName } from '../../src/store/format';
 import { FILE_BACKENDS, makeMetricsDir, readDbEntries } from '../support/metrics-dir';
 import type { MetricsDir } from '../support/metrics-dir';
-import { PYTHON_FIXTURE_DB, writePythonFixtureOperations } from '../support/python-fixture';
+import { FIXTURE_PIDS, PYTHON_FIXTURE_DB, writePythonFixtureOperations } from '../support/python-fixture';
 
 for (const backend of FILE_BACKENDS) {
   describe(`Python fixture operations (${backend} backend)`, () => {
@@ -20,8 +20,9 @@ for (const backend of FILE_BACKENDS) {
     });
     after(() => target.remove());
 
-    it('leaves the same files as Python (live gauges of the dead pid removed)', () => {
-      assert.deepEqual(fs.readdirSync(target.dir).sort(), fs.readdirSync(PYTHON_FIXTURE_DB).sort());
+    it('leaves the same files as Python (live gauges of the dead pid removed), and a sketch file beside each summary file', () => {
+      const sketches = FIXTURE_PIDS.map((pid) => `summary_${pid}.sketch`);
+      assert.deepEqual(fs.readdirSync(target.dir).sort(), [...fs.readdirSync(PYTHON_FIXTURE_DB), ...sketches].sort());
     });
 
     it('writes counter, histogram and summary files byte for byte as Python', () => {
@@ -53,8 +54,21 @@ for (const backend of FILE_BACKENDS) {
       }
     });
 
-    it('merges to exactly what the collector makes of Python\'s own files', () => {
-      assert.deepEqual(collectDirectory(target.dir), collectDirectory(PYTHON_FIXTURE_DB));
+    it("merges to exactly what the collector makes of Python's own files, with the summaries' quantiles before their _count and _sum", () => {
+      const ours = collectDirectory(target.dir);
+      const quantiles = ours.flatMap((family) => family.samples.filter((sample) => 'quantile' in sample.labels));
+      const withoutQuantiles = ours.map((family) => ({ ...family, samples: family.samples.filter((sample) => !('quantile' in sample.labels)) }));
+      assert.deepEqual(withoutQuantiles, collectDirectory(PYTHON_FIXTURE_DB));
+      // Each pid i observed 10 (i + 1) + j for method j: the medians of the union are 20 and 21, within 1%.
+      const median = (method: string): number | undefined =>
+        quantiles.find((sample) => sample.labels.method === method && sample.labels.quantile === '0.5')?.value;
+      assert.ok(Math.abs((median('GET') ?? 0) - 20) <= 0.2, `GET median ${median('GET')}`);
+      assert.ok(Math.abs((median('POST') ?? 0) - 21) <= 0.21, `POST median ${median('POST')}`);
+      assert.deepEqual(
+        quantiles.map((sample) => sample.name),
+        Array.from({ length: 14 }, () => 'payload_bytes'),
+        "prom-client's seven default percentiles per series",
+      );
     });
   });
 }

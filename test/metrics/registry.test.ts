@@ -72,12 +72,13 @@ describe('Registry', () => {
         const summary = new Summary({ name: 'size', help: 'Size.', labelNames: ['kind'], registers: [mine] });
         summary.observe({ kind: 'a' }, 4);
         new Counter({ name: 'jobs_total', help: 'Jobs.', registers: [mine] });
+        const quantiles = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999].map((q) => `size{quantile="${q}",kind="a"} 4\n`).join('');
         assert.equal(
           await mine.metrics(),
           '# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 33\n' +
-            '# HELP size Size.\n# TYPE size summary\nsize_count{kind="a"} 1\nsize_sum{kind="a"} 4\n',
+            `# HELP size Size.\n# TYPE size summary\n${quantiles}size_count{kind="a"} 1\nsize_sum{kind="a"} 4\n`,
         );
-        // get() is this process's values, with no quantiles: they cannot be merged from files.
+        // get() is this process's values; quantiles are merged from every process's sketch file instead.
         assert.deepEqual((await summary.get()).values, [
           { labels: { kind: 'a' }, value: 4, metricName: 'size_sum' },
           { labels: { kind: 'a' }, value: 1, metricName: 'size_count' },

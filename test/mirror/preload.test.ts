@@ -132,6 +132,7 @@ describe('register preload (real processes)', function () {
             requestsTotal(f) === 60 &&
             valueOf(f, 'app_latency_seconds_count', { route: '/a' }) === 30 &&
             valueOf(f, 'app_payload_bytes_count') === 60 &&
+            valueOf(f, 'app_payload_bytes', { quantile: '0.5' }) === 10 &&
             valueOf(f, 'app_in_flight') === 60 &&
             pidsOf(f, 'process_resident_memory_bytes').length === 3,
         );
@@ -142,6 +143,8 @@ describe('register preload (real processes)', function () {
         assert.equal(valueOf(families, 'app_latency_seconds_count', { route: '/a' }), 30);
         assert.equal(valueOf(families, 'app_payload_bytes_count'), 60);
         assert.equal(valueOf(families, 'app_payload_bytes_sum'), 600);
+        // Quantiles merged from the three workers' t-digests (every observation was 10).
+        for (const quantile of ['0.01', '0.5', '0.999']) assert.equal(valueOf(families, 'app_payload_bytes', { quantile }), 10, quantile);
         // A gauge with prom-client's default aggregator, 'sum': summed over the live workers, as prom-client's cluster mode does.
         assert.equal(valueOf(families, 'app_in_flight'), 10 + 20 + 30);
         for (const runtime of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {

@@ -178,6 +178,7 @@ describe('ProcessStore owners and directories', () => {
     assert.equal(store.owner, '12-3');
     assert.equal(store.file('gauge', 'livesum').path, path.join(dir, 'gauge_livesum_12-3.db'));
     assert.equal(store.file('gauge').path, path.join(dir, 'gauge_livesum_12-3.db'), 'the mode of a gauge that names none');
+    assert.equal(store.sketchFile().path, path.join(dir, 'summary_12-3.sketch'));
     store.close();
   });
 

@@ -11,6 +11,8 @@ import { MemoryFile } from './memory';
 import { NativeFile } from './native';
 import type { MmapAddon } from './native';
 import { PwriteFile } from './pwrite';
+import { DB_LAYOUT } from '../format';
+import type { FileLayout } from '../format';
 
 export const BACKEND_ENV = 'PM2_PROM_MULTIPROC_BACKEND';
 // src/store/backends and dist/store/backends are both three levels below the package root.
@@ -66,12 +68,12 @@ export function defaultBackend(): BackendKind {
   }
 }
 
-/** Opens (creating when absent) the metric file at `filePath` with the given backend. */
-export function openWithBackend(backend: BackendKind, filePath: string, fileMode: number): MetricFile {
-  if (backend === 'memory') return MemoryFile.create();
+/** Opens (creating when absent) the file at `filePath`, of the given layout, with the given backend. */
+export function openWithBackend(backend: BackendKind, filePath: string, fileMode: number, layout: FileLayout = DB_LAYOUT): MetricFile {
+  if (backend === 'memory') return MemoryFile.create(layout);
   // The format is little-endian and the views over it use the CPU's byte order.
   if (os.endianness() !== 'LE') {
     throw new Error(`multiprocess metric files need a little-endian CPU (this one is ${os.endianness()})`);
   }
-  return backend === 'native' ? NativeFile.open(filePath, fileMode, loadMmapAddon()) : PwriteFile.open(filePath, fileMode);
+  return backend === 'native' ? NativeFile.open(filePath, fileMode, loadMmapAddon(), layout) : PwriteFile.open(filePath, fileMode, layout);
 }

@@ -3,7 +3,7 @@
 
 export type BackendKind = 'native' | 'pwrite' | 'memory';
 
-/** One writable .db file of this process or thread (exactly one writer per file). */
+/** One writable file (`.db`, or a summary's `.sketch`) of this process or thread (exactly one writer per file). */
 export interface MetricFile {
   /** '' for the memory backend. */
   readonly path: string;
@@ -13,11 +13,26 @@ export interface MetricFile {
    * Validates the key before writing anything; grows the file when needed.
    */
   slotOf(key: string): number;
+  /** The slot of `key`'s last entry, or undefined when it has none (nothing is appended). */
+  findSlot(key: string): number | undefined;
+  /**
+   * Appends an entry for `key` whose body is `body` (its first word its size in bytes, as the
+   * file's layout reads it), even when the key has one already: the new entry is the one findSlot
+   * and slotOf give from now on. Returns the slot of the body's first word.
+   */
+  appendRecord(key: string, body: Float64Array): number;
   /** value += amount; the timestamp is untouched. */
   add(slot: number, amount: number): void;
   set(slot: number, value: number): void;
   /** `timestamp` in unix seconds, for the mostrecent gauge modes. */
   setWithTimestamp(slot: number, value: number, timestamp: number): void;
+  /** Words [slot, slot + words.length) = words, written through at once (one write for pwrite). */
+  writeRange(slot: number, words: Float64Array): void;
+  /**
+   * Orders this file's stores before the call against those after it, as other processes see
+   * them (a multi-word change fenced by version words; the pwrite backend's writes are ordered).
+   */
+  fence(): void;
   get(slot: number): number;
   timestampOf(slot: number): number;
   /** Every key of this file with its slot, in file order. */

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { BackendKind } from './metric-file';
 import { EntryFile } from './entry-file';
 import { resizeMetricFile, withOpenedMetricFile } from './file-descriptor';
+import type { FileLayout } from '../format';
 
 /** What the addon in native/ exports. */
 export interface MmapAddon {
@@ -15,8 +16,8 @@ export interface MmapAddon {
 export class NativeFile extends EntryFile {
   readonly backend: BackendKind = 'native';
 
-  static open(path: string, fileMode: number, addon: MmapAddon): NativeFile {
-    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new NativeFile(path, fd, addon, addon.map(fd, capacity, path)));
+  static open(path: string, fileMode: number, addon: MmapAddon, layout: FileLayout): NativeFile {
+    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new NativeFile(path, fd, addon, addon.map(fd, capacity, path), layout));
   }
 
   private constructor(
@@ -24,8 +25,9 @@ export class NativeFile extends EntryFile {
     private readonly fd: number,
     private readonly addon: MmapAddon,
     image: ArrayBuffer,
+    layout: FileLayout,
   ) {
-    super(path, image);
+    super(path, image, layout);
     this.loadEntries();
   }
 

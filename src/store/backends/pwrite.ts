@@ -5,20 +5,22 @@ import * as fs from 'node:fs';
 import type { BackendKind } from './metric-file';
 import { MemoryFile } from './memory';
 import { resizeMetricFile, withOpenedMetricFile, writeAt } from './file-descriptor';
+import type { FileLayout } from '../format';
 
 export class PwriteFile extends MemoryFile {
   override readonly backend: BackendKind = 'pwrite';
 
-  static open(path: string, fileMode: number): PwriteFile {
-    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new PwriteFile(path, fd, readWhole(fd, path, capacity)));
+  static open(path: string, fileMode: number, layout: FileLayout): PwriteFile {
+    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new PwriteFile(path, fd, readWhole(fd, path, capacity), layout));
   }
 
   private constructor(
     path: string,
     private readonly fd: number,
     image: ArrayBuffer,
+    layout: FileLayout,
   ) {
-    super(path, image);
+    super(path, image, layout);
     this.loadEntries();
   }
 
@@ -36,6 +38,11 @@ export class PwriteFile extends MemoryFile {
     this.values[slot] = value;
     this.values[slot + 1] = timestamp;
     if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, 16);
+  }
+
+  override writeRange(slot: number, words: Float64Array): void {
+    super.writeRange(slot, words);
+    if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, words.byteLength);
   }
 
   protected override resize(capacity: number): void {

@@ -56,7 +56,7 @@ export function writeWorker(dir: string, owner: { pid: number; threadId?: number
     const latency = new Histogram({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: [0.1, 1, 5], registers });
     latency.observe({ route: '/a' }, [0.0625, 0.25, 2, 8][seed % 4]);
     latency.observe({ route: seed % 3 === 0 ? '/b' : '/a' }, 0.5);
-    const size = new Summary({ name: 'payload_bytes', help: 'Payload size.', percentiles: [], registers });
+    const size = new Summary({ name: 'payload_bytes', help: 'Payload size.', percentiles: [0.5, 0.99], registers });
     size.observe(128 * (1 + (seed % 7)));
     const gauge = (name: string, mode: GaugeMode, value: number): void => {
       new Gauge({ name, help: `A ${mode} gauge.`, multiprocessMode: mode, registers }).set(value);
