@@ -10,6 +10,11 @@ export type { SummaryChild, SummaryConfiguration } from './summary';
 export type { CollectFunction, MetricConfiguration } from './metric';
 export type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
 export { Registry, globalRegistry, openMetricsContentType, prometheusContentType } from './registry';
+export { AggregatorRegistry } from './aggregator-registry';
+export { AggregatorFactory, aggregators } from './cluster-aggregators';
+export type { AggregatorFunction, MetricJson } from './cluster-aggregators';
+export { Pushgateway } from './pushgateway';
+export type { PushgatewayOptions, PushgatewayParameters, PushgatewayResponse } from './pushgateway';
 export type {
   OpenMetricsContentType,
   PrometheusContentType,

@@ -37,6 +37,8 @@ export interface RegisteredMetric {
    * files hold fresh values before they are merged. A metric without it has no files.
    */
   runCollect?(): Promise<void>;
+  /** Values fixed when it was made (AggregatorRegistry.aggregate's): rendered from get() in either mode. */
+  readonly fixedValues?: boolean;
 }
 
 /** `Counter "x_total"`: a prom-client metric is named by its class, as this library's name themselves. */
@@ -110,7 +112,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
 
   registerMetric(metric: RegisteredMetric): void {
     this.checkCanRegister(metric);
-    if (metric.runCollect === undefined && activeStore()?.dir !== undefined) {
+    if (metric.runCollect === undefined && metric.fixedValues !== true && activeStore()?.dir !== undefined) {
       throw new Error(
         `${describeRegistered(metric)}: a prom-client metric cannot join a registry in multiprocess mode (its values ` +
           "stay in this process, out of the metric files); create it with pm2-prom-multiproc's classes, " +
@@ -171,24 +173,40 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
    * directory, another registry only the families of its own metrics).
    */
   async metrics(): Promise<string> {
-    return this.render(await this.families(this.getMetricsAsArray(), this.wholeDirectory));
+    return this.metricsAs(this.content);
+  }
+
+  /** metrics() in another content type, this registry's own unchanged (a Pushgateway takes text only). */
+  async metricsAs(contentType: RegistryContentType): Promise<string> {
+    return this.render(await this.families(this.getMetricsAsArray(), this.wholeDirectory), Registry.checkContentType(contentType));
   }
 
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);
     if (metric === undefined) throw new Error(`No metric named "${name}" is registered`);
-    return this.render(await this.families([metric], false));
+    return this.render(await this.families([metric], false), this.content);
+  }
+
+  /**
+   * Multiprocess mode: every family of `dir` merged, in this registry's content type with its
+   * default labels, whatever metrics are registered here (AggregatorRegistry.clusterMetrics()).
+   */
+  protected directoryMetrics(dir: string): string {
+    return this.render(this.collectorFor(dir).collect(), this.content);
   }
 
   /** Families of `metrics`; in multiprocess mode merged from the directory (all of it on request). */
   private async families(metrics: RegisteredMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
     const dir = activeStore()?.dir;
     if (dir === undefined) return Promise.all(metrics.map(familyOf));
-    await Promise.all(metrics.map((metric) => metric.runCollect?.()));
+    const fixed = await Promise.all(metrics.filter((metric) => metric.fixedValues === true).map(familyOf));
+    const inFiles = metrics.filter((metric) => metric.fixedValues !== true);
+    if (inFiles.length === 0 && !wholeDirectory) return fixed;
+    await Promise.all(inFiles.map((metric) => metric.runCollect?.()));
     const merged = this.collectorFor(dir).collect();
-    if (wholeDirectory) return merged;
-    const wanted = new Set(metrics.map((metric) => familyNameOf(metric.name, metric.type)));
-    return merged.filter((family) => wanted.has(family.name));
+    if (wholeDirectory) return [...merged, ...fixed];
+    const wanted = new Set(inFiles.map((metric) => familyNameOf(metric.name, metric.type)));
+    return [...merged.filter((family) => wanted.has(family.name)), ...fixed];
   }
 
   private collectorFor(dir: string): DirectoryCollector {
@@ -200,9 +218,9 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
     return collector;
   }
 
-  private render(families: MetricFamily[]): string {
+  private render(families: MetricFamily[], contentType: RegistryContentType): string {
     const labelled = this.defaultLabelling === undefined ? families : this.defaultLabelling.families(families);
-    return this.content === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled);
+    return contentType === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled);
   }
 
   /** A registry holding the metrics of all given registries (same content type required). */

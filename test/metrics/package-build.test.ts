@@ -27,8 +27,14 @@ process.stdout.write(await register.metrics());
 `;
 
 const TS_CONSUMER = `
-import { Counter, Gauge, Registry, type GaugeMode, type MetricFamily, collectDirectory } from 'pm2-prom-multiproc';
-const mode: GaugeMode = 'livesum';
+import { AggregatorFactory, AggregatorRegistry, Counter, Gauge, Pushgateway, Registry, aggregators, type GaugeMode, type MetricFamily, collectDirectory } from 'pm2-prom-multiproc';
+const mode: GaugeMode = 'liveaverage';
+const cluster = new AggregatorRegistry(Registry.OPENMETRICS_CONTENT_TYPE);
+export const merged: Promise<string> | undefined = process.env.DIR === undefined ? undefined : cluster.clusterMetrics();
+export const aggregated: Registry = AggregatorRegistry.aggregate([[]]);
+aggregators.median = AggregatorFactory((values) => values[0].value);
+export const gateway = new Pushgateway('http://127.0.0.1:9091', { timeout: 1000, headers: { 'Content-Encoding': 'gzip' } });
+new Gauge({ name: 'ts_peak', help: 'P.', aggregator: 'max', registers: [] });
 const registry = new Registry();
 const counter = new Counter({ name: 'ts_total', help: 'T.', labelNames: ['method'] as const, registers: [registry] });
 counter.inc({ method: 'GET' });
