@@ -2,9 +2,7 @@
 // changes only its import; AggregatorRegistry.aggregate and `aggregators` behave as prom-client's
 // on the same inputs; a real Pushgateway receives the merged directory.
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as promClient from 'prom-client';
 import {
@@ -25,6 +23,8 @@ import type { PlainSample } from '../collect/support/samples';
 import { makeMetricsDir } from '../support/metrics-dir';
 import type { MetricsDir } from '../support/metrics-dir';
 import { makeTempDir, removeDir } from '../collect/support/files';
+import { PUSHGATEWAY_MISSING, startPushgateway } from '../support/pushgateway';
+import type { RunningPushgateway } from '../support/pushgateway';
 
 const OURS = path.join(__dirname, '..', '..', 'src', 'index.ts');
 
@@ -171,41 +171,18 @@ describe('AggregatorRegistry in one process', () => {
   });
 });
 
-/** A real Prometheus Pushgateway (Debian's prometheus-pushgateway) on a free port, or undefined. */
-async function startPushgateway(): Promise<{ url: string; child: ChildProcess } | undefined> {
-  if (spawnSync('prometheus-pushgateway', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
-  const port = await new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-  const child = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) return { url, child };
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  child.kill();
-  throw new Error('prometheus-pushgateway did not become ready');
-}
-
 describe('Pushgateway (a real prometheus-pushgateway)', function () {
   this.timeout(30_000);
-  let gateway: { url: string; child: ChildProcess } | undefined;
+  let gateway: RunningPushgateway | undefined;
   let target: MetricsDir;
   before(async function () {
     gateway = await startPushgateway();
     if (gateway === undefined) {
-      console.log('      (prometheus-pushgateway is not installed (Debian: apt-get install prometheus-pushgateway): Pushgateway not tested)');
+      console.log(`      (${PUSHGATEWAY_MISSING})`);
       this.skip();
     }
   });
-  after(() => gateway?.child.kill());
+  after(() => gateway?.stop());
   beforeEach(() => {
     target = makeMetricsDir();
   });

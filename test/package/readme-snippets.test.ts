@@ -8,6 +8,7 @@ import path from 'node:path';
 import { collectDirectory } from '../../src/collect';
 import { PROMTOOL_MISSING, promtoolAvailable } from '../collect/support/promtool';
 import { freePort, httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
+import { PUSHGATEWAY_MISSING, startPushgateway } from '../support/pushgateway';
 import { ROOT, freshProject, installInto, packedTarball } from './packed';
 import { BLOCKS, matches, readmeBlock, readmeBlocks, substituted } from './readme';
 
@@ -65,6 +66,31 @@ describe('README snippets', function () {
       );
     } finally {
       process.kill(-(child.pid as number), 'SIGKILL');
+    }
+  });
+
+  it("prom-client's cluster mode: the primary's clusterMetrics() gives both workers' counter, from the directory", () => {
+    fs.writeFileSync(path.join(app, 'aggregator-registry.js'), readmeBlock(BLOCKS.aggregatorRegistry));
+    const dir = fs.mkdtempSync(path.join(work, 'aggregator-'));
+    const out = execFileSync(process.execPath, ['aggregator-registry.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir }, encoding: 'utf8' });
+    assert.equal(sampleValue(out, 'jobs_total'), 2);
+  });
+
+  it('the Pushgateway: pushes the counter to a real Pushgateway (on a free port)', async function () {
+    const gateway = await startPushgateway();
+    if (gateway === undefined) {
+      console.log(`      (${PUSHGATEWAY_MISSING})`);
+      this.skip();
+    }
+    try {
+      fs.writeFileSync(path.join(app, 'push.js'), substituted(readmeBlock(BLOCKS.pushgateway), [["'http://127.0.0.1:9091'", JSON.stringify(gateway.url)]]));
+      const dir = fs.mkdtempSync(path.join(work, 'push-'));
+      const out = execFileSync(process.execPath, ['push.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir }, encoding: 'utf8' });
+      assert.equal(out, 'pushed: 200\n');
+      const pushed = await (await fetch(`${gateway.url}/metrics`)).text();
+      assert.match(pushed, /^batch_items_total\{instance="",job="nightly",path="\/var\/tmp"\} 42$/m);
+    } finally {
+      gateway.stop();
     }
   });
 

@@ -34,6 +34,8 @@ export const BLOCKS = {
   metricsApi: { language: 'js', marker: 'latency.startTimer()', runBy: SNIPPETS_TEST },
   mirrorEcosystem: { language: 'js', marker: "require.resolve('pm2-prom-multiproc/register')", runBy: INSTALL_TEST },
   clusterPrimary: { language: 'js', marker: 'serveClusterMetrics({', runBy: SNIPPETS_TEST },
+  aggregatorRegistry: { language: 'js', marker: 'await registry.clusterMetrics()', runBy: SNIPPETS_TEST },
+  pushgateway: { language: 'js', marker: "new Pushgateway('http://127.0.0.1:9091'", runBy: `${SNIPPETS_TEST} (a real prometheus-pushgateway)` },
   development: { language: 'sh', marker: 'npm run bench', runBy: `${SNIPPETS_TEST} (its npm scripts exist)` },
 } as const satisfies Record<string, BlockRef>;
 
