@@ -63,6 +63,20 @@ const CASES: Record<string, (lib: Library) => (n: number) => void> = {
       for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
     };
   },
+  // prom-client 15 has no native buckets: it runs its classic histogram (default buckets) here,
+  // the peer the issue measures against.
+  'native histogram.observe(v)': (lib) => {
+    const histogram = new lib.Histogram({ name: 'native_latency', help: 'x', registers: [], ...nativeOptions(lib, []) });
+    return (n) => {
+      for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
+    };
+  },
+  'native+classic histogram.observe(v)': (lib) => {
+    const histogram = new lib.Histogram({ name: 'both_latency', help: 'x', registers: [], ...nativeOptions(lib, undefined) });
+    return (n) => {
+      for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
+    };
+  },
   // prom-client: a t-digest insert (and a compress every 1,000). Ours in a directory: count, sum and
   // one bucket of the sketch; in memory: prom-client's own t-digest.
   'summary.observe(v)': (lib) => {
@@ -84,6 +98,15 @@ const CASES: Record<string, (lib: Library) => (n: number) => void> = {
     };
   },
 };
+
+/** Native buckets (schema 3) for our Histogram, with these classic buckets; nothing for prom-client. */
+function nativeOptions(lib: Library, buckets: number[] | undefined): { nativeHistogramBucketFactor?: number; buckets?: number[] } {
+  if (lib.Histogram !== ours.Histogram) return {};
+  return buckets === undefined ? { nativeHistogramBucketFactor: 1.1 } : { nativeHistogramBucketFactor: 1.1, buckets };
+}
+
+/** Ratios of our cases to our classic histogram.observe(v), measured in the same rounds. */
+const AGAINST_CLASSIC = ['native histogram.observe(v)', 'native+classic histogram.observe(v)'];
 
 /** How many updates make one round of `loop` last about ROUND_NS (this also warms it up). */
 function callsPerRound(loop: (n: number) => void): number {
@@ -173,6 +196,7 @@ async function report(): Promise<void> {
   await Promise.all(processes.map((target) => target.ready()));
   const samples = new Map<string, number[]>();
   const ratios = new Map<string, number[]>();
+  const classicRatios = new Map<string, number[]>();
   const push = (map: Map<string, number[]>, key: string, value: number): void => {
     map.set(key, [...(map.get(key) ?? []), value]);
   };
@@ -185,16 +209,28 @@ async function report(): Promise<void> {
         push(ratios, `${target} ${name}`, ns / (times.get('prom-client') ?? NaN));
       }
     }
+    // Our classic case ran in this round too, in the same process: its time is the reference.
+    for (const name of AGAINST_CLASSIC) {
+      for (const target of processes.filter((process) => process.target !== 'prom-client')) {
+        const classic = samples.get(`${target.target} histogram.observe(v)`)?.at(-1) ?? NaN;
+        push(classicRatios, `${target.target} ${name}`, (samples.get(`${target.target} ${name}`)?.at(-1) ?? NaN) / classic);
+      }
+    }
   }
   for (const target of processes) target.stop();
 
   const oursTargets = TARGETS.filter((target) => target !== 'prom-client');
   console.log(`ns per update, median of ${ROUNDS} rounds; ratio = median of (ours / prom-client) over rounds run back to back (< 1: faster).`);
-  console.log([`case`.padEnd(32), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...oursTargets.map((t) => `${t}/prom`.padStart(13))].join(''));
+  console.log([`case`.padEnd(38), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...oursTargets.map((t) => `${t}/prom`.padStart(13))].join(''));
   for (const name of Object.keys(CASES)) {
     const cells = TARGETS.map((target) => median(samples.get(`${target} ${name}`) ?? []).toFixed(1).padStart(15));
     const ratioCells = oursTargets.map((target) => median(ratios.get(`${target} ${name}`) ?? []).toFixed(2).padStart(13));
-    console.log([name.padEnd(32), ...cells, ...ratioCells].join(''));
+    console.log([name.padEnd(38), ...cells, ...ratioCells].join(''));
+  }
+  console.log('\nours / our classic histogram.observe(v), median over rounds (same process, same round):');
+  for (const name of AGAINST_CLASSIC) {
+    const cells = oursTargets.map((target) => `${target} ${median(classicRatios.get(`${target} ${name}`) ?? []).toFixed(2)}`.padStart(16));
+    console.log([name.padEnd(40), ...cells].join(''));
   }
 }
 

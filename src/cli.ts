@@ -1,19 +1,21 @@
 // The `pm2-prom-multiproc` command: look at a metrics directory or one file from a shell.
 
 import * as fs from 'node:fs';
-import { DirectoryCollector, checkedKey, renderOpenMetrics, renderText } from './collect';
+import { DirectoryCollector, checkedKey, renderOpenMetrics, renderProtobuf, renderText, resolveNativeKey } from './collect';
 import { compactDirectory } from './host';
 import { hashBasicAuthSetting } from './server';
-import { SketchFileReader, entryKey, markProcessDead, readMetricFile } from './store';
+import { NATIVE_HISTOGRAM_EXTENSION, SketchFileReader, entryKey, markProcessDead, readMetricFile } from './store';
 
 const USAGE = `Usage: pm2-prom-multiproc <command> [arguments]
 
 Commands:
   collect DIR                 merge every *.db file of DIR, print Prometheus text format 0.0.4
   collect DIR --openmetrics   the same as OpenMetrics 1.0
+  collect DIR --protobuf      the same as Prometheus protobuf (delimited MetricFamily
+                              messages, native histograms included), binary on stdout
   collect DIR --json          the same as a JSON array of {name, labels, value}
                               (non-finite values as the strings "+Inf", "-Inf", "NaN")
-  inspect FILE.db             dump one file's entries: offsets, value, timestamp, key;
+  inspect FILE.db|FILE.nhdb   dump one file's entries: offsets, value, timestamp, key;
                               exits 1 when the file is corrupt (the problems are listed)
   inspect FILE.sketch         dump a summary sketch file's records and their windows that
                               count now or later: validity, observations, min, max
@@ -32,6 +34,8 @@ when the directory itself cannot be listed.
 `;
 
 class UsageError extends Error {}
+
+const COLLECT_FORMATS = ['--json', '--openmetrics', '--protobuf'];
 
 /** Runs one command; returns the exit code. Output goes to process.stdout / process.stderr. */
 export function main(args: readonly string[]): number {
@@ -73,9 +77,9 @@ function collect(args: readonly string[]): number {
   const flags = args.filter((arg) => arg.startsWith('--'));
   const positional = args.filter((arg) => !arg.startsWith('--'));
   if (positional.length !== 1) throw new UsageError('collect takes one directory');
-  const unknown = flags.filter((flag) => flag !== '--json' && flag !== '--openmetrics');
+  const unknown = flags.filter((flag) => !COLLECT_FORMATS.includes(flag));
   if (unknown.length > 0) throw new UsageError(`collect: unknown option ${unknown[0]}`);
-  if (flags.length > 1) throw new UsageError('collect: choose one of --json and --openmetrics');
+  if (flags.length > 1) throw new UsageError(`collect: choose one of ${COLLECT_FORMATS.join(', ')}`);
   const dir = positional[0];
   requireDirectory(dir);
 
@@ -87,6 +91,8 @@ function collect(args: readonly string[]): number {
       family.samples.map((sample) => ({ name: sample.name, labels: sample.labels, value: jsonValue(sample.value) })),
     );
     process.stdout.write(`${JSON.stringify(samples, null, 1)}\n`);
+  } else if (flags[0] === '--protobuf') {
+    process.stdout.write(renderProtobuf(families));
   } else {
     process.stdout.write(flags[0] === '--openmetrics' ? renderOpenMetrics(families) : renderText(families));
   }
@@ -117,6 +123,7 @@ function inspect(args: readonly string[]): number {
   if (result.status === 'unreadable') throw new Error(`${file} cannot be used: it ${result.problem}`);
 
   const contents = result.contents;
+  const native = file.endsWith(NATIVE_HISTOGRAM_EXTENSION);
   const { count, slots, starts, numbers, used, size, problem } = contents;
   const problems: string[] = [];
   const lines = [`${file}: ${size} bytes, ${used} in use, ${count} entries`, 'offset\tvalue@\tvalue\ttimestamp\tkey'];
@@ -124,7 +131,7 @@ function inspect(args: readonly string[]): number {
     const slot = slots[i];
     const key = entryKey(contents, i);
     lines.push(`${starts[i]}\t${slot * 8}\t${numbers[slot]}\t${numbers[slot + 1]}\t${key}`);
-    const checked = checkedKey(key);
+    const checked = native ? resolveNativeKey(key) : checkedKey(key);
     if (typeof checked === 'string') problems.push(`entry at ${starts[i]}: ${checked}`);
   }
   if (problem !== undefined) problems.push(problem);

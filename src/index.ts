@@ -32,21 +32,33 @@ export type {
   MetricJson,
   MetricObjectWithValues,
   MetricValue,
+  NativeHistogramValue,
   OpenMetricsContentType,
   PrometheusContentType,
+  ProtobufContentType,
   PushgatewayOptions,
   PushgatewayParameters,
   PushgatewayResponse,
   RegisteredMetric,
   RegistryContentType,
   RegistryOptions,
+  RegistryOutput,
   SummaryChild,
   SummaryConfiguration,
 } from './metrics';
 export type { MirrorHandle, MirrorOptions, RuntimeMetricsOptions } from './mirror';
 
-export { DirectoryCollector, collectDirectory, renderOpenMetrics, renderText } from './collect';
-export type { CollectorOptions, CollectorStats, MetricFamily, MetricType, Sample } from './collect';
+export { DirectoryCollector, collectDirectory, renderOpenMetrics, renderProtobuf, renderText } from './collect';
+export type {
+  BucketSpan,
+  CollectorOptions,
+  CollectorStats,
+  MetricFamily,
+  MetricType,
+  NativeHistogram,
+  NativeHistogramSeries,
+  Sample,
+} from './collect';
 export { markProcessDead } from './store';
 export type { GaugeMode } from './store';
 export { compactDirectory } from './host';

@@ -1,4 +1,5 @@
-// Reads every *.db file of a directory and merges them; keeps per-file caches between scrapes.
+// Reads every *.db file of a directory and merges them (and the *.nhdb files of native histograms,
+// through native-files.ts); keeps per-file caches between scrapes.
 // A bad file never fails a scrape: it is skipped (or the rest of it), warned about once, counted.
 
 import * as fs from 'node:fs';
@@ -10,6 +11,8 @@ import {
   KeyIndex,
   MetricFileReader,
   ReadBuffer,
+  NATIVE_HISTOGRAM_ARCHIVE,
+  NATIVE_HISTOGRAM_EXTENSION,
   archiveFileName,
   archiveNameOf,
   hasMetricFileExtension,
@@ -22,6 +25,8 @@ import type { FileName } from '../store';
 import { SERIES_LIMIT_REACHED, SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import { QuantileMerger } from './quantile-merge';
+import { NativeHistogramFiles, joinNativeFamilies } from './native-files';
+import type { NativeFileOutcome } from './native-files';
 import type { MetricFamily } from './types';
 
 export interface CollectorStats {
@@ -96,7 +101,12 @@ const ARCHIVE_NAMES = [
   archiveFileName('summary'),
   sketchArchiveFileName(),
   ...ARCHIVE_GAUGE_MODES.map((mode) => archiveFileName('gauge', mode)),
+  NATIVE_HISTOGRAM_ARCHIVE,
 ];
+const NATIVE_WARNING_KEY = '#native';
+
+/** What reading a sketch file or a native histogram file gives (both readers answer this shape). */
+type SideFileOutcome = NativeFileOutcome;
 
 /** Series tables are rebuilt when this many series (and more than are in use) hold no value. */
 const STALE_SERIES_LIMIT = 4096;
@@ -137,6 +147,11 @@ export class DirectoryCollector {
   /** Bytes read and files cut short by a limit, so far in the current scrape. */
   private bytesRead = 0;
   private limitedFiles = 0;
+  /** What the current scrape met so far: files merged, skipped, gone. */
+  private filesRead = 0;
+  private corruptFiles = 0;
+  private filesVanished = false;
+  private readonly native = new NativeHistogramFiles(this.buffer);
   /** The problem last warned about, per file name ('' for the directory, UNSETTLED_KEY for scrapes). */
   private readonly warned = new Map<string, string>();
 
@@ -193,24 +208,54 @@ export class DirectoryCollector {
     const now = this.now();
     this.bytesRead = 0;
     this.limitedFiles = 0;
-    let filesRead = 0;
-    let corruptFiles = 0;
-    let filesVanished = false;
-    for (const name of names) {
-      const outcome = name.endsWith('.db') ? this.collectFile(name) : this.collectSketchFile(name, now);
-      if (outcome === 'read' || outcome === 'partly') filesRead++;
-      if (outcome === 'corrupt' || outcome === 'partly') corruptFiles++;
-      if (outcome === 'vanished') filesVanished = true;
-    }
-    const families = this.merger.families(this.quantiles);
+    this.native.beginScrape();
+    this.filesRead = 0;
+    this.corruptFiles = 0;
+    this.filesVanished = false;
+    const otherNames = names.filter((name) => !name.endsWith(NATIVE_HISTOGRAM_EXTENSION));
+    for (const name of otherNames) this.count(name.endsWith('.db') ? this.collectFile(name) : this.collectSketchFile(name, now));
+    for (const name of this.nativeFileNames()) this.count(this.collectNativeFile(name));
+    let nativeProblem: string | undefined;
+    const warnNative = (problem: string): void => {
+      nativeProblem ??= problem;
+    };
+    const families = joinNativeFamilies(this.merger.families(this.quantiles), this.native.families(warnNative), warnNative);
+    if (nativeProblem === undefined) this.clearWarning(NATIVE_WARNING_KEY);
+    else this.warnOnce(NATIVE_WARNING_KEY, `${this.dir}: ${nativeProblem}`);
     this.stats.collapsedSketchWindows = this.quantiles.collapsedBlocks;
-    this.stats.filesRead = filesRead;
-    this.stats.corruptFiles = corruptFiles;
+    this.stats.filesRead = this.filesRead;
+    this.stats.corruptFiles = this.corruptFiles;
     this.stats.limitedFiles = this.limitedFiles;
     this.stats.bytesRead = this.bytesRead;
-    this.stats.trackedSeries = this.merger.seriesCount;
-    this.stats.series = this.merger.seriesCount - this.merger.unusedSeries();
-    return { families, filesVanished };
+    this.stats.trackedSeries = this.merger.seriesCount + this.native.seriesCount;
+    this.stats.series = this.merger.seriesCount - this.merger.unusedSeries() + this.native.seriesCount;
+    return { families, filesVanished: this.filesVanished };
+  }
+
+  private count(outcome: 'read' | 'partly' | 'corrupt' | 'limited' | 'missing' | 'vanished'): void {
+    if (outcome === 'read' || outcome === 'partly') this.filesRead++;
+    if (outcome === 'corrupt' || outcome === 'partly') this.corruptFiles++;
+    if (outcome === 'vanished') this.filesVanished = true;
+  }
+
+  /**
+   * The native histogram files, listed again once the .db files are read: a process writes a
+   * series' native entries before its classic ones, so a classic entry just read has its native
+   * file in this listing, even one created after the first (else that series would show
+   * classic-only once, and Prometheus 2.x read its whole family as classic in that scrape).
+   */
+  private nativeFileNames(): string[] {
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(this.dir);
+    } catch {
+      // The first listing of this scrape warned about it and counted it.
+    }
+    const filter = this.fileFilter;
+    const native = entries.filter((name) => name.endsWith(NATIVE_HISTOGRAM_EXTENSION) && (filter === undefined || filter(name)));
+    const names = withoutAbsorbedClaims(this.dir, native.sort());
+    this.native.forgetAllBut(new Set(names.map((name) => path.join(this.dir, name))));
+    return names;
   }
 
   /**
@@ -398,9 +443,33 @@ export class DirectoryCollector {
    * towards the limit of bytes read per scrape like any file's.
    */
   private collectSketchFile(fileName: string, now: number): 'read' | 'partly' | 'corrupt' | 'limited' | 'missing' | 'vanished' {
+    const named = parseFileName(fileName)?.sketch === true;
+    return this.collectSideFile(fileName, named ? undefined : 'summary_PID.sketch', 'records', (filePath, budget) => {
+      const outcome = this.quantiles.collectFile(fileName, filePath, now, budget);
+      return outcome.status === 'corrupt' ? { status: 'unreadable', problem: outcome.problem } : outcome;
+    });
+  }
+
+  /** A native histogram file: its series go to the native merge, its bytes count like any file's. */
+  private collectNativeFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'limited' | 'vanished' {
+    const named = parseFileName(fileName)?.native === true;
+    return this.collectSideFile(fileName, named ? undefined : `histogram_PID${NATIVE_HISTOGRAM_EXTENSION}`, 'entries', (filePath, budget) => this.native.read(filePath, budget));
+  }
+
+  /**
+   * A file of a kind of its own (sketches, native histograms), read by `read` within what is left
+   * of the bytes per scrape; `misnamed` is the name it should have had, when it has not. Only
+   * compaction moves these files, so one gone is one folded.
+   */
+  private collectSideFile(
+    fileName: string,
+    misnamed: string | undefined,
+    parts: string,
+    read: (filePath: string, budget: number) => SideFileOutcome,
+  ): 'read' | 'partly' | 'corrupt' | 'limited' | 'vanished' {
     const filePath = path.join(this.dir, fileName);
-    if (parseFileName(fileName) === undefined) {
-      this.warnOnce(fileName, `skipping ${filePath}: its name is not summary_PID.sketch`);
+    if (misnamed !== undefined) {
+      this.warnOnce(fileName, `skipping ${filePath}: its name is not ${misnamed}`);
       return 'corrupt';
     }
     if (this.bytesRead >= this.bytesLimit) {
@@ -408,15 +477,15 @@ export class DirectoryCollector {
       this.warnOnce(fileName, `pm2-prom-multiproc: skipping ${filePath} in this scrape: the limit of bytes read per scrape is reached (${this.raiseHint})`);
       return 'limited';
     }
-    const outcome = this.quantiles.collectFile(fileName, filePath, now, this.bytesLimit - this.bytesRead);
-    if (outcome.status === 'missing') return 'vanished'; // Only compaction moves a sketch file.
-    if (outcome.status === 'corrupt') {
+    const outcome = read(filePath, this.bytesLimit - this.bytesRead);
+    if (outcome.status === 'missing') return 'vanished';
+    if (outcome.status === 'unreadable') {
       this.warnOnce(fileName, `skipping ${filePath}: it ${outcome.problem}`);
       return 'corrupt';
     }
     this.bytesRead += outcome.bytesRead;
     const messages: string[] = [];
-    if (outcome.problem !== undefined) messages.push(`${outcome.problem} (its other records are merged)`);
+    if (outcome.problem !== undefined) messages.push(`${outcome.problem} (its other ${parts} are merged)`);
     if (outcome.limit !== undefined) {
       this.limitedFiles++;
       messages.push(`${outcome.limit}: the rest of this file is skipped in this scrape (${this.raiseHint})`);

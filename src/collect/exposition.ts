@@ -1,4 +1,5 @@
-// Renders merged families as Prometheus text 0.0.4 or OpenMetrics 1.0.
+// Renders merged families as Prometheus text 0.0.4 or OpenMetrics 1.0 (the classic samples only:
+// native histogram buckets are carried by the protobuf exposition, protobuf.ts).
 // Label sets are rendered once per labels object and cached: the collector hands out the same
 // frozen objects scrape after scrape, so a warm render formats only the values.
 
@@ -6,9 +7,12 @@ import type { MetricFamily, Sample } from './types';
 
 export type TextContentType = 'text/plain; version=0.0.4; charset=utf-8';
 export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type ProtobufContentType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 /** The Content-Type of each rendering, the one place that spells them. */
 export const TEXT_CONTENT_TYPE: TextContentType = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export const PROTOBUF_CONTENT_TYPE: ProtobufContentType =
+  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 const renderedLabels = new WeakMap<object, string>();
 

@@ -45,16 +45,20 @@ export class LabelExtension {
   }
 
   families(families: readonly MetricFamily[]): MetricFamily[] {
-    return families.map((family) => ({
-      ...family,
-      samples: family.samples.map((sample) => ({ ...sample, labels: this.labels(sample.labels) })),
-    }));
+    return families.map((family) => {
+      const extended = { ...family, samples: family.samples.map((sample) => ({ ...sample, labels: this.labels(sample.labels) })) };
+      if (family.nativeHistograms !== undefined) {
+        extended.nativeHistograms = family.nativeHistograms.map((series) => ({ ...series, labels: this.labels(series.labels) }));
+      }
+      return extended;
+    });
   }
 
   /** Extends the samples of families the caller owns in place (no copy: a scrape's own objects). */
   extendInPlace(families: readonly MetricFamily[]): void {
     for (const family of families) {
       for (const sample of family.samples) sample.labels = this.labels(sample.labels);
+      for (const series of family.nativeHistograms ?? []) series.labels = this.labels(series.labels);
     }
   }
 

@@ -78,7 +78,7 @@ export function exposedNames(name: string, type: FileType): string[] {
 }
 
 /** A key taken apart and checked (names, label names), or why it cannot be exposed. */
-export function checkedKey(key: string): DecodedKey | string {
+export function checkedKey(key: string, ownReservedLabels?: ReadonlySet<string>): DecodedKey | string {
   let decoded: DecodedKey;
   try {
     decoded = decodeKey(key);
@@ -92,7 +92,7 @@ export function checkedKey(key: string): DecodedKey | string {
   for (const name of Object.keys(decoded.labels)) {
     if (!LABEL_NAME_PATTERN.test(name)) return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is invalid`;
     // Prometheus's own labels (`__name__` would repeat the name: the whole target goes down).
-    if (isReservedLabelName(name)) {
+    if (isReservedLabelName(name) && ownReservedLabels?.has(name) !== true) {
       return `metric "${decoded.metricName}": label name ${JSON.stringify(name)} is reserved (names starting with "__" belong to Prometheus)`;
     }
   }

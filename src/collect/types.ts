@@ -1,7 +1,8 @@
 // The merged view of a metrics directory, as the collector hands it to renderers and callers.
-import type { MetricType } from '../store';
+import type { MetricType, NativeHistogram } from '../store';
 
-export type { MetricType };
+export type { MetricType, NativeHistogram };
+export type { BucketSpan } from '../store';
 
 export interface Sample {
   name: string;
@@ -10,10 +11,23 @@ export interface Sample {
   value: number;
 }
 
+/** The native part of one histogram series (its label set), merged across processes. */
+export interface NativeHistogramSeries {
+  /** The series' labels (no `le`); shared between scrapes: treat as read-only. */
+  labels: Readonly<Record<string, string>>;
+  histogram: NativeHistogram;
+}
+
 export interface MetricFamily {
   /** The metric name as written in the files' keys (a counter's without `_total`). */
   name: string;
   help: string;
   type: MetricType;
+  /** The samples of the text formats: a histogram's classic buckets, `_count` and `_sum`. */
   samples: Sample[];
+  /**
+   * Histograms with native buckets: their native series, which only the protobuf exposition
+   * carries (the text formats keep the classic samples above).
+   */
+  nativeHistograms?: NativeHistogramSeries[];
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { DirectoryCollector, LabelExtension, type CollectorLimits, type MetricFamily } from '../collect';
 import type { Logger } from '../logger';
-import { AppAttribution, parseFileName } from '../store';
+import { AppAttribution, hasMetricFileExtension, parseFileName } from '../store';
 import type { OwnerRecorder } from './owner-recorder';
 
 /** The label naming the app that wrote a sample. */
@@ -76,7 +76,7 @@ export class AppCollectors {
     this.fileApps.clear();
     let names: string[] = [];
     try {
-      names = fs.readdirSync(this.dir).filter((name) => name.endsWith('.db'));
+      names = fs.readdirSync(this.dir).filter(hasMetricFileExtension);
     } catch {
       // The collector of files of no known app warns about it and counts it.
     }

@@ -49,6 +49,7 @@ import type { ArchiveGaugeMode, FileName } from '../store';
 import { ArchiveFold } from './archive-fold';
 import { acquireCompactionLock } from './compaction-lock';
 import { SketchFold } from './sketch-fold';
+import { NativeArchiveFold } from './native-archive-fold';
 
 /** A change compaction made to the directory, reported to `onStep` right after it is made. */
 export type CompactionStep =
@@ -194,8 +195,10 @@ class Compaction {
     // pid), so ties of min, max and mostrecent go the same way before and after compaction.
     pending.sort();
     const kind = files[0].name;
-    // Sketches: dead processes' windows are kept until they expire, judged as of now.
-    const fold = kind.sketch === true ? new SketchFold(Date.now()) : new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
+    // Sketches: dead processes' windows are kept until they expire, judged as of now. Native
+    // histogram files are given in name order with their names: sums then add up in the collector's order.
+    const fold =
+      kind.sketch === true ? new SketchFold(Date.now()) : kind.native === true ? new NativeArchiveFold() : new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
     let newGeneration = generation + 1;
     for (const claimName of pending) {
       fold.addFile(path.join(this.dir, claimName));
@@ -215,7 +218,7 @@ class Compaction {
    */
   private claim(file: DirectoryFile, generation: number): string | undefined {
     const from = path.join(this.dir, file.fileName);
-    const problem = wholeFileProblem(from, file.name.sketch === true);
+    const problem = wholeFileProblem(from, file.name);
     if (problem !== undefined) {
       if (problem !== 'missing') this.report.problems.push(`${from} left as it is: it ${problem}`);
       return undefined;
@@ -321,15 +324,23 @@ function archives(name: FileName): boolean {
 }
 
 /** Why a file cannot be folded whole ('missing' when it is gone), or undefined when it can. */
-function wholeFileProblem(filePath: string, sketch: boolean): string | undefined {
-  if (sketch) {
+function wholeFileProblem(filePath: string, kind: FileName): string | undefined {
+  if (kind.sketch === true) {
     const result = new SketchFileReader(filePath).read(Date.now(), true);
     return result.status === 'missing' ? 'missing' : result.problem;
   }
+  const native = kind.native === true;
   const result = readMetricFile(filePath);
   if (result.status === 'missing') return 'missing';
   if (result.status === 'unreadable') return result.problem;
-  return result.contents.problem;
+  if (result.contents.problem !== undefined || !native) return result.contents.problem;
+  // A native file is folded only when every entry reads as the collector would merge it.
+  try {
+    new NativeArchiveFold().addFile(filePath);
+    return undefined;
+  } catch (error) {
+    return `holds what a merge skips (${(error as Error).message})`;
+  }
 }
 
 /** Makes the renames in `dir` durable before the files they replace are deleted. */

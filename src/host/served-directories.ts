@@ -1,7 +1,7 @@
 // Collects the directories one host serves into one set of families. With app attribution (the
 // PM2 module) each directory is read per app (AppCollectors): a sample of a file whose app is
 // known is labelled pm2_app="<app>", in one directory or many, with one app or several.
-import { exposedNames, type CollectorLimits, type MetricFamily, type Sample } from '../collect';
+import { exposedNames, mergeNativeHistograms, type CollectorLimits, type MetricFamily, type NativeHistogramSeries, type Sample } from '../collect';
 import type { Logger } from '../logger';
 import { AppCollectors, type CollectedPart } from './app-collectors';
 import type { OwnerRecorder } from './owner-recorder';
@@ -130,6 +130,7 @@ export class ServedDirectories {
             continue;
           }
           const copy = { ...family, samples: [...family.samples] };
+          if (family.nativeHistograms !== undefined) copy.nativeHistograms = [...family.nativeHistograms];
           byName.set(family.name, { family: copy, apps: new Set([part.app]), mayRepeat: part.mayMergeLabelSets });
           for (const name of names) byExposedName.set(name, copy);
         } else if (existing.family.type === family.type) {
@@ -140,6 +141,9 @@ export class ServedDirectories {
           }
           existing.apps.add(part.app);
           existing.family.samples.push(...family.samples);
+          if (family.nativeHistograms !== undefined) {
+            existing.family.nativeHistograms = [...(existing.family.nativeHistograms ?? []), ...family.nativeHistograms];
+          }
         } else {
           this.reportOnce(
             family.name,
@@ -180,7 +184,17 @@ export class ServedDirectories {
         samples[at] = { ...samples[at], value: samples[at].value + sample.value };
       }
     }
-    return { ...family, samples };
+    if (family.nativeHistograms === undefined) return { ...family, samples };
+    // A native series met twice is merged as the collector merges files (lowest schema, sums).
+    const native = new Map<string, NativeHistogramSeries[]>();
+    for (const series of family.nativeHistograms) {
+      const identity = identityOf(series.labels);
+      native.set(identity, [...(native.get(identity) ?? []), series]);
+    }
+    const nativeHistograms = [...native.values()].map((repeats) =>
+      repeats.length === 1 ? repeats[0] : { labels: repeats[0].labels, histogram: mergeNativeHistograms(repeats.map((series) => series.histogram)) },
+    );
+    return { ...family, samples, nativeHistograms };
   }
 
   private reportOnce(key: string, message: string): void {

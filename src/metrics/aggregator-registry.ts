@@ -8,7 +8,7 @@ import { aggregators } from './cluster-aggregators';
 import type { MetricJson } from './cluster-aggregators';
 import { refreshCollected } from './collect-timer';
 import { Registry } from './registry';
-import type { PrometheusContentType, RegisteredMetric, RegistryContentType } from './registry';
+import type { PrometheusContentType, RegisteredMetric, RegistryContentType, RegistryOutput } from './registry';
 
 export class AggregatorRegistry<ContentType extends RegistryContentType = PrometheusContentType> extends Registry<ContentType> {
   /**
@@ -21,12 +21,12 @@ export class AggregatorRegistry<ContentType extends RegistryContentType = Promet
 
   /**
    * Every family of PROMETHEUS_MULTIPROC_DIR merged, in this registry's content type with its
-   * default labels (prom-client renders text 0.0.4 whatever its type). Processes that have exited
+   * default labels (bytes for protobuf, as metrics(); prom-client renders text 0.0.4 whatever its type). Processes that have exited
    * are marked dead first, so live-mode gauges show the live workers only, as prom-client's IPC
    * hears only those. Rejects when the variable is not set: without a shared directory there is
    * nothing to merge.
    */
-  async clusterMetrics(): Promise<string> {
+  async clusterMetrics(): Promise<RegistryOutput<ContentType>> {
     const dir = activeStore()?.dir;
     if (dir === undefined) {
       throw new Error(

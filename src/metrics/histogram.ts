@@ -1,26 +1,44 @@
 // Histogram: prom-client's API over Python's entries in histogram_OWNER.db: per child `_sum`,
-// then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling).
-import { floatToGoString } from '../store';
-import type { MetricFile } from '../store';
+// then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling). With
+// native buckets on (the options of prom-client PR #856 and client_golang), each child also
+// keeps a native series in histogram_OWNER.nhdb (src/store/native-series.ts).
+import { floatToGoString, nativeSeries } from '../store';
+import type { MetricFile, NativeSeries, NativeSeriesOptions } from '../store';
 import { startTimer } from './metric';
 import { ObservedMetric } from './observed-metric';
 import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
-import type { LabelValues, MetricValue } from './metric-values';
+import type { LabelValues, MetricObjectWithValues, MetricValue, NativeHistogramValue } from './metric-values';
+import { checkNativeOptions } from './native-options';
 import { checkFinite, describeMetric } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
-  /** Upper bounds, ascending; `+Inf` is added when missing. Default: prom-client's. */
+  /**
+   * Upper bounds, ascending; `+Inf` is added when missing. Default: prom-client's, also with
+   * native buckets on. `[]` (native buckets on only): no classic bucket but `+Inf`.
+   */
   buckets?: number[];
+  /**
+   * Turns native buckets on: the finest schema whose buckets grow by at most this factor (> 1;
+   * 1.1 gives schema 3, 8 buckets per power of two).
+   */
+  nativeHistogramBucketFactor?: number;
+  /** Populated native buckets per series past which this process lowers its schema; 0: no limit. Default 160. */
+  nativeHistogramMaxBucketNumber?: number;
+  /** Observations with |v| <= this count in the zero bucket. Default 2^-128; 0 means exactly zero. */
+  nativeHistogramZeroThreshold?: number;
   collect?: CollectFunction<Histogram<T>>;
 }
 
 /** prom-client's default buckets (Python's differ: a Node user keeps what prom-client gave). */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
-function checkBuckets(name: string, buckets: unknown): Float64Array {
+function checkBuckets(name: string, buckets: unknown, native: boolean): Float64Array {
   const given = buckets === undefined ? DEFAULT_BUCKETS : buckets;
   const problem = (what: string): Error => new Error(`${describeMetric('Histogram', name)}: buckets ${what}`);
   if (!Array.isArray(given)) throw problem('must be an array of numbers');
+  // Native only: the classic part keeps the one bucket every histogram has, so text scrapers and
+  // Python's collector still see its _count and _sum.
+  if (native && given.length === 0) return Float64Array.of(Infinity);
   const bounds: number[] = [];
   for (const bound of given as unknown[]) {
     if (typeof bound !== 'number' || Number.isNaN(bound)) throw problem(`must be numbers, got ${JSON.stringify(bound)}`);
@@ -28,7 +46,9 @@ function checkBuckets(name: string, buckets: unknown): Float64Array {
     bounds.push(bound);
   }
   if (bounds[bounds.length - 1] !== Infinity) bounds.push(Infinity);
-  if (bounds.length < 2) throw problem('must hold at least one bound besides +Inf');
+  if (bounds.length < 2) {
+    throw problem('must hold at least one bound besides +Inf (or be [] with nativeHistogramBucketFactor set, for native buckets only)');
+  }
   return Float64Array.from(bounds);
 }
 
@@ -41,6 +61,7 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     private readonly bounds: Float64Array,
     private readonly sumSlot: number,
     private readonly bucketSlots: Int32Array,
+    private readonly native: NativeSeries | undefined,
   ) {}
 
   observe(value: number): void {
@@ -50,6 +71,8 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     while (value > bounds[bucket]) bucket++;
     this.file.add(this.sumSlot, value);
     this.file.add(this.bucketSlots[bucket], 1);
+    const native = this.native;
+    if (native !== undefined) native.observe(value);
   }
 
   /** end() observes the seconds elapsed; labels given to end() pick another child. */
@@ -63,6 +86,12 @@ export class HistogramChild<T extends string = string> implements MetricChild {
   zero(): void {
     this.file.set(this.sumSlot, 0);
     for (const slot of this.bucketSlots) this.file.set(slot, 0);
+    this.native?.zero();
+  }
+
+  /** This child's native series in get(), or undefined when native buckets are off. */
+  nativeValue(): NativeHistogramValue | undefined {
+    return this.native === undefined ? undefined : { labels: { ...this.labels }, ...this.native.snapshot() };
   }
 
   /**
@@ -91,21 +120,42 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
   readonly upperBounds: readonly number[];
   private readonly bounds: Float64Array;
   private readonly boundLabels: readonly string[];
+  /** Undefined when native buckets are off. */
+  private readonly nativeOptions: NativeSeriesOptions | undefined;
+  private nativeFile: MetricFile | undefined;
 
   constructor(config: HistogramConfiguration<T>) {
-    const bounds = checkBuckets(String(config?.name), config?.buckets);
+    const nativeOptions = checkNativeOptions(String(config?.name), config ?? {});
+    const bounds = checkBuckets(String(config?.name), config?.buckets, nativeOptions !== undefined);
     super('Histogram', config, ['le']);
     this.bounds = bounds;
     this.upperBounds = Object.freeze([...bounds]);
     this.boundLabels = this.upperBounds.map(floatToGoString);
+    this.nativeOptions = nativeOptions;
     this.finishConstruction('histogram');
   }
 
   protected newChild(labels: Readonly<Record<string, string>>): HistogramChild<T> {
     const keys = [this.keyOf(`${this.name}_sum`, labels)];
     for (const le of this.boundLabels) keys.push(this.keyOf(`${this.name}_bucket`, { ...labels, le }));
+    this.checkKeys(keys);
+    // The native series first: the collector reads histogram_PID.db before histogram_PID.nhdb, so a
+    // scrape that sees the child's classic entries sees its native series too. A label set shown
+    // classic-only, even once, would make Prometheus 2.x read the whole family as classic then.
+    let native: NativeSeries | undefined;
+    if (this.nativeOptions !== undefined) {
+      this.nativeFile ??= this.store.nativeHistogramFile();
+      native = nativeSeries(this.nativeFile, this.familyName(), labels, this.help, this.nativeOptions);
+    }
     const [sumSlot, ...bucketSlots] = this.slotsOf(keys);
-    return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots));
+    return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots), native);
+  }
+
+  /** prom-client's get(), plus (native buckets on) `nativeHistograms`: each child's native series. */
+  override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
+    const object = await super.get();
+    if (this.nativeOptions === undefined) return object;
+    return { ...object, nativeHistograms: this.children.map((child) => child.nativeValue() as NativeHistogramValue) };
   }
 
   /** Creates the child's entries at zero, or sets an existing child back to zero (prom-client). */

@@ -8,7 +8,7 @@ export type { HistogramChild, HistogramConfiguration } from './histogram';
 export { Summary } from './summary';
 export type { SummaryChild, SummaryConfiguration } from './summary';
 export type { CollectFunction, MetricConfiguration } from './metric';
-export type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
+export type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue, NativeHistogramValue } from './metric-values';
 export { Registry, globalRegistry, openMetricsContentType, prometheusContentType } from './registry';
 export { AggregatorRegistry } from './aggregator-registry';
 export { AggregatorFactory, aggregators } from './cluster-aggregators';
@@ -18,9 +18,11 @@ export type { PushgatewayOptions, PushgatewayParameters, PushgatewayResponse } f
 export type {
   OpenMetricsContentType,
   PrometheusContentType,
+  ProtobufContentType,
   RegisteredMetric,
   RegistryContentType,
   RegistryOptions,
+  RegistryOutput,
 } from './registry';
 export { validateMetricName } from './validation';
 export { activeStore } from './active-store';

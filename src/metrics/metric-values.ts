@@ -1,6 +1,6 @@
 // The shapes a metric hands out, prom-client's: what get() returns and how labels are given.
 // Shared by the metrics and the registries that hold them.
-import type { MetricType } from '../store';
+import type { MetricType, NativeHistogram } from '../store';
 
 export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
 export type LabelValue = string | number;
@@ -15,6 +15,11 @@ export interface MetricValue<T extends string> {
   exemplar?: null;
 }
 
+/** A child's native histogram in get(): its labels and its buckets as spans and deltas. */
+export interface NativeHistogramValue extends NativeHistogram {
+  labels: Record<string, LabelValue>;
+}
+
 /** What get() returns, prom-client's MetricObjectWithValues shape. */
 export interface MetricObjectWithValues<V> {
   name: string;
@@ -22,4 +27,6 @@ export interface MetricObjectWithValues<V> {
   type: MetricType;
   values: V[];
   aggregator: Aggregator;
+  /** Histograms with native buckets on: one native series per child, in the order of children. */
+  nativeHistograms?: NativeHistogramValue[];
 }

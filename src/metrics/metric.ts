@@ -160,12 +160,17 @@ export abstract class Metric<T extends string, C extends MetricChild> {
    * no entry of the child behind.
    */
   protected slotsOf(keys: readonly string[]): number[] {
+    this.checkKeys(keys);
+    return keys.map((key) => this.file.slotOf(key));
+  }
+
+  /** Throws when a key is too long for the format, before anything is written. */
+  protected checkKeys(keys: readonly string[]): void {
     for (const key of keys) {
       if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
         throw new Error(`${this.description}: label values too long (a key may hold ${MAX_KEY_BYTES} bytes)`);
       }
     }
-    return keys.map((key) => this.file.slotOf(key));
   }
 
   /** Runs the collect callback, if any, the way prom-client's get() does. */

@@ -5,19 +5,23 @@ import {
   DirectoryCollector,
   LabelExtension,
   OPENMETRICS_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
   TEXT_CONTENT_TYPE,
   renderOpenMetrics,
+  renderProtobuf,
   renderText,
 } from '../collect';
-import type { MetricFamily, MetricType, OpenMetricsContentType, Sample, TextContentType } from '../collect';
+import type { MetricFamily, MetricType, OpenMetricsContentType, ProtobufContentType, Sample, TextContentType } from '../collect';
 import { familyNameOf } from '../store';
 import { activeStore } from './active-store';
 import type { MetricObjectWithValues, MetricValue } from './metric-values';
 import { describeMetric } from './validation';
 
 export type PrometheusContentType = TextContentType;
-export type { OpenMetricsContentType };
-export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
+export type { OpenMetricsContentType, ProtobufContentType };
+export type RegistryContentType = PrometheusContentType | OpenMetricsContentType | ProtobufContentType;
+/** What metrics() gives in a content type: bytes for protobuf (a Buffer), else text. */
+export type RegistryOutput<ContentType extends RegistryContentType> = ContentType extends ProtobufContentType ? Uint8Array : string;
 
 /**
  * What a registry holds: any metric of this library, or in memory mode one of prom-client's own
@@ -49,12 +53,18 @@ function describeRegistered(metric: RegisteredMetric): string {
 /** A metric's get() as a collector family, so one renderer serves both modes. */
 async function familyOf(metric: RegisteredMetric): Promise<MetricFamily> {
   const object = await metric.get();
-  const samples: Sample[] = object.values.map((value) => {
-    const labels: Record<string, string> = {};
-    for (const [name, labelValue] of Object.entries(value.labels)) labels[name] = String(labelValue);
-    return { name: value.metricName ?? object.name, labels, value: value.value };
-  });
-  return { name: familyNameOf(object.name, object.type), help: object.help, type: object.type, samples };
+  const samples: Sample[] = object.values.map((value) => ({ name: value.metricName ?? object.name, labels: stringLabels(value.labels), value: value.value }));
+  const family: MetricFamily = { name: familyNameOf(object.name, object.type), help: object.help, type: object.type, samples };
+  if (object.nativeHistograms !== undefined) {
+    family.nativeHistograms = object.nativeHistograms.map(({ labels, ...histogram }) => ({ labels: stringLabels(labels), histogram }));
+  }
+  return family;
+}
+
+function stringLabels(labels: Readonly<Record<string, string | number>>): Record<string, string> {
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) text[name] = String(value);
+  return text;
 }
 
 export interface RegistryOptions {
@@ -69,6 +79,8 @@ export interface RegistryOptions {
 export class Registry<ContentType extends RegistryContentType = PrometheusContentType> {
   static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType = TEXT_CONTENT_TYPE;
   static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = OPENMETRICS_CONTENT_TYPE;
+  /** prom-client PR #856's name: metrics() then gives delimited MetricFamily messages (a Buffer). */
+  static readonly PROMETHEUS_PROTOBUF_CONTENT_TYPE: ProtobufContentType = PROTOBUF_CONTENT_TYPE;
 
   private metricsByName = new Map<string, RegisteredMetric>();
   private defaultLabels: Record<string, string> = {};
@@ -86,8 +98,15 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   }
 
   private static checkContentType<C extends RegistryContentType>(contentType: C): C {
-    if (contentType !== Registry.PROMETHEUS_CONTENT_TYPE && contentType !== Registry.OPENMETRICS_CONTENT_TYPE) {
-      throw new TypeError(`Content type ${String(contentType)} is unsupported`);
+    if (
+      contentType !== Registry.PROMETHEUS_CONTENT_TYPE &&
+      contentType !== Registry.OPENMETRICS_CONTENT_TYPE &&
+      contentType !== Registry.PROMETHEUS_PROTOBUF_CONTENT_TYPE
+    ) {
+      throw new TypeError(
+        `Content type ${String(contentType)} is unsupported: use Registry.PROMETHEUS_CONTENT_TYPE, ` +
+          'Registry.OPENMETRICS_CONTENT_TYPE or Registry.PROMETHEUS_PROTOBUF_CONTENT_TYPE',
+      );
     }
     return contentType;
   }
@@ -172,16 +191,17 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
    * Multiprocess mode: every process's files merged (the default `register` shows the whole
    * directory, another registry only the families of its own metrics).
    */
-  async metrics(): Promise<string> {
+  async metrics(): Promise<RegistryOutput<ContentType>> {
     return this.metricsAs(this.content);
   }
 
   /** metrics() in another content type, this registry's own unchanged (a Pushgateway takes text only). */
-  async metricsAs(contentType: RegistryContentType): Promise<string> {
+  async metricsAs<As extends RegistryContentType>(contentType: As): Promise<RegistryOutput<As>> {
     return this.render(await this.families(this.getMetricsAsArray(), this.wholeDirectory), Registry.checkContentType(contentType));
   }
 
-  async getSingleMetricAsString(name: string): Promise<string> {
+  /** One metric's exposition, in this registry's content type (bytes for protobuf, like metrics()). */
+  async getSingleMetricAsString(name: string): Promise<RegistryOutput<ContentType>> {
     const metric = this.metricsByName.get(name);
     if (metric === undefined) throw new Error(`No metric named "${name}" is registered`);
     return this.render(await this.families([metric], false), this.content);
@@ -191,7 +211,7 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
    * Multiprocess mode: every family of `dir` merged, in this registry's content type with its
    * default labels, whatever metrics are registered here (AggregatorRegistry.clusterMetrics()).
    */
-  protected directoryMetrics(dir: string): string {
+  protected directoryMetrics(dir: string): RegistryOutput<ContentType> {
     return this.render(this.collectorFor(dir).collect(), this.content);
   }
 
@@ -218,9 +238,13 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
     return collector;
   }
 
-  private render(families: MetricFamily[], contentType: RegistryContentType): string {
+  private render<As extends RegistryContentType>(families: MetricFamily[], contentType: As): RegistryOutput<As> {
     const labelled = this.defaultLabelling === undefined ? families : this.defaultLabelling.families(families);
-    return contentType === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled);
+    if (contentType === Registry.PROMETHEUS_PROTOBUF_CONTENT_TYPE) {
+      const bytes = renderProtobuf(labelled);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array as RegistryOutput<As>;
+    }
+    return (contentType === Registry.OPENMETRICS_CONTENT_TYPE ? renderOpenMetrics(labelled) : renderText(labelled)) as RegistryOutput<As>;
   }
 
   /** A registry holding the metrics of all given registries (same content type required). */

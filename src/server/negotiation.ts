@@ -1,7 +1,7 @@
 // HTTP content negotiation for /metrics: which exposition format (Accept) and whether to gzip
 // (Accept-Encoding), following the q-value rules of RFC 9110 section 12.
 
-export type ExpositionFormat = 'text' | 'openmetrics';
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
 
 interface MediaRange {
   type: string;
@@ -32,13 +32,29 @@ function parseMediaRanges(header: string): MediaRange[] {
 // The OpenMetrics versions our renderer's output satisfies (1.0.0; 0.0.1 is its draft name).
 const OPENMETRICS_VERSIONS = new Set(['1.0.0', '0.0.1']);
 
-/** OpenMetrics when the client prefers it (as Prometheus does), else the text format 0.0.4. */
+/** The one protobuf message stream we render: delimited MetricFamily messages. */
+function isOurProtobuf(range: MediaRange): boolean {
+  const proto = range.params.get('proto');
+  const encoding = range.params.get('encoding');
+  // Other parameters (3.0 adds escaping=allow-utf-8 to every entry) do not change the format.
+  return (proto === undefined || proto === 'io.prometheus.client.MetricFamily') && (encoding === undefined || encoding === 'delimited');
+}
+
+/**
+ * Protobuf when the client asks for it at least as much as for the text formats (Prometheus does
+ * when it scrapes native histograms: 2.42 with --enable-feature=native-histograms, 3.x with
+ * scrape_native_histograms), OpenMetrics when it prefers that, else the text format 0.0.4. A
+ * wildcard never selects protobuf: a browser or curl gets text.
+ */
 export function chooseFormat(accept: string | undefined): ExpositionFormat {
   if (accept === undefined || accept === '') return 'text';
+  let protobufQuality = 0;
   let openMetricsQuality = 0;
   let textQuality = 0;
   for (const range of parseMediaRanges(accept)) {
-    if (range.type === 'application/openmetrics-text') {
+    if (range.type === 'application/vnd.google.protobuf') {
+      if (isOurProtobuf(range)) protobufQuality = Math.max(protobufQuality, range.quality);
+    } else if (range.type === 'application/openmetrics-text') {
       const version = range.params.get('version');
       if (version === undefined || OPENMETRICS_VERSIONS.has(version)) {
         openMetricsQuality = Math.max(openMetricsQuality, range.quality);
@@ -47,6 +63,7 @@ export function chooseFormat(accept: string | undefined): ExpositionFormat {
       textQuality = Math.max(textQuality, range.quality);
     }
   }
+  if (protobufQuality > 0 && protobufQuality >= openMetricsQuality && protobufQuality >= textQuality) return 'protobuf';
   return openMetricsQuality > 0 && openMetricsQuality >= textQuality ? 'openmetrics' : 'text';
 }
 

@@ -4,8 +4,10 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import {
   OPENMETRICS_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
   TEXT_CONTENT_TYPE,
   renderOpenMetrics,
+  renderProtobuf,
   renderText,
   type MetricFamily,
 } from '../collect';
@@ -13,8 +15,22 @@ import type { ExpositionFormat } from './negotiation';
 
 const gzipAsync = promisify(gzip);
 
+const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
+  text: TEXT_CONTENT_TYPE,
+  openmetrics: OPENMETRICS_CONTENT_TYPE,
+  protobuf: PROTOBUF_CONTENT_TYPE,
+};
+
 export function contentTypeOf(format: ExpositionFormat): string {
-  return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+  return CONTENT_TYPES[format];
+}
+
+function render(families: MetricFamily[], format: ExpositionFormat): Buffer {
+  if (format === 'protobuf') {
+    const bytes = renderProtobuf(families);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return Buffer.from(format === 'openmetrics' ? renderOpenMetrics(families) : renderText(families), 'utf8');
 }
 
 export class RenderedScrape {
@@ -26,8 +42,7 @@ export class RenderedScrape {
   body(format: ExpositionFormat): Buffer {
     let body = this.bodies.get(format);
     if (body === undefined) {
-      const text = format === 'openmetrics' ? renderOpenMetrics(this.families) : renderText(this.families);
-      body = Buffer.from(text, 'utf8');
+      body = render(this.families, format);
       this.bodies.set(format, body);
     }
     return body;

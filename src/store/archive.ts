@@ -3,14 +3,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ARCHIVE_TRAILER_BYTES, HEADER_BYTES, archiveFileName, decodeArchiveTrailer, parseFileName, sketchArchiveFileName } from './format';
+import { ARCHIVE_TRAILER_BYTES, HEADER_BYTES, archiveFileNameOf, decodeArchiveTrailer, parseFileName } from './format';
 import type { EntryValue, FileName } from './format';
-import type { ArchiveGaugeMode } from './gauge-modes';
 import { READ_ONLY_FLAGS, entryKey, readMetricFile } from './reader';
 
-/** The archive a claimed file or an archive belongs to (same type, gauge mode and app; a summary's sketches have their own). */
+/** The archive a claimed file or an archive belongs to (same type, gauge mode, kind and app). */
 export function archiveNameOf(name: FileName): string {
-  return name.sketch === true ? sketchArchiveFileName(name.app) : archiveFileName(name.type, name.mode as ArchiveGaugeMode | undefined, name.app);
+  return archiveFileNameOf(name, name.app);
 }
 
 interface KnownGeneration {

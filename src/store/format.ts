@@ -328,10 +328,18 @@ export function isMetricType(type: unknown): type is MetricType {
   return typeof type === 'string' && (METRIC_TYPES as readonly string[]).includes(type);
 }
 
+/**
+ * The extension of a native histogram file, `histogram_PID.nhdb`: entries of this byte format that
+ * only this package reads (Python's collector globs `*.db` and would refuse their keys).
+ */
+export const NATIVE_HISTOGRAM_EXTENSION = '.nhdb';
+
 /** What a file's name says: its type, gauge mode and owner (`PID` or `PID-THREADID`). */
 export interface FileName {
   type: FileType;
   mode?: GaugeMode;
+  /** A native histogram file (`.nhdb`), beside the histogram's classic `.db` file. */
+  native?: true;
   /** The owner as written in the name: `123`, or `123-4` for a worker thread (`archive` for one). */
   owner: string;
   /** The process that wrote the file; undefined only for an archive, which no process owns. */
@@ -349,6 +357,20 @@ export interface FileName {
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
 export function fileNameFor(type: FileType, owner: string, mode?: GaugeMode): string {
   return type === 'gauge' ? `gauge_${mode ?? DEFAULT_GAUGE_MODE}_${owner}.db` : `${type}_${owner}.db`;
+}
+
+/** `histogram_123.nhdb`: the native histogram file of one owner. */
+export function nativeHistogramFileName(owner: string): string {
+  return `histogram_${owner}${NATIVE_HISTOGRAM_EXTENSION}`;
+}
+
+/** What names a kind of file: its type, gauge mode, and whether it holds native histograms or sketches. */
+export type FileKind = Pick<FileName, 'type' | 'mode' | 'native' | 'sketch'>;
+
+/** The name a file of `name`'s type, mode and kind has for `owner`. */
+export function fileNameOf(name: FileKind, owner: string): string {
+  if (name.native === true) return nativeHistogramFileName(owner);
+  return name.sketch === true ? sketchFileNameFor(owner) : fileNameFor(name.type, owner, name.mode);
 }
 
 /** The owner string of this process or thread, as used in file names. */
@@ -370,12 +392,15 @@ const SKETCH_EXTENSION = '.sketch';
 
 /** The name a file had before compaction claimed it (or has, when unclaimed). */
 export function originalFileName(name: FileName): string {
-  return name.sketch === true ? sketchFileNameFor(name.owner) : fileNameFor(name.type, name.owner, name.mode);
+  return fileNameOf(name, name.owner);
 }
 
-/** Whether a directory entry is a metric file by its extension (`.db`, or a summary's `.sketch`). */
+/**
+ * Whether a directory entry is a metric file by its extension (`.db`, a summary's `.sketch` or a
+ * native histogram's `.nhdb`).
+ */
 export function hasMetricFileExtension(name: string): boolean {
-  return name.endsWith('.db') || name.endsWith(SKETCH_EXTENSION);
+  return name.endsWith('.db') || name.endsWith(SKETCH_EXTENSION) || name.endsWith(NATIVE_HISTOGRAM_EXTENSION);
 }
 
 /** Parses a file name, or returns undefined for a name this format does not produce. */
@@ -384,6 +409,11 @@ export function parseFileName(name: string): FileName | undefined {
     // Sketch files are named as their summary's .db files are, with another extension.
     const asDb = parseFileName(`${name.slice(0, -SKETCH_EXTENSION.length)}.db`);
     return asDb?.type === 'summary' ? { ...asDb, sketch: true } : undefined;
+  }
+  if (name.endsWith(NATIVE_HISTOGRAM_EXTENSION)) {
+    // So are native histogram files (live, archives and claims), after their classic .db files.
+    const asDb = parseFileName(`${name.slice(0, -NATIVE_HISTOGRAM_EXTENSION.length)}.db`);
+    return asDb?.type === 'histogram' ? { ...asDb, native: true } : undefined;
   }
   const match = FILE_NAME.exec(name);
   if (!match) return parseCompactionFileName(name);
@@ -455,15 +485,25 @@ export function sketchArchiveFileName(app?: string): string {
   return sketchFileNameFor(`${ARCHIVE_OWNER}${appSuffix(app)}`);
 }
 
+/** `histogram_archive.nhdb`: the archive of native histograms of processes whose app is unknown. */
+export const NATIVE_HISTOGRAM_ARCHIVE = nativeHistogramFileName(ARCHIVE_OWNER);
+
+/**
+ * The archive of a kind of file and an app: `histogram_archive@api.nhdb` for native histograms,
+ * `summary_archive@api.sketch` for sketches, `counter_archive@api.db` and so on.
+ */
+export function archiveFileNameOf(kind: FileKind, app?: string): string {
+  if (kind.native === true || kind.sketch === true) return fileNameOf(kind, `${ARCHIVE_OWNER}${appSuffix(app)}`);
+  return archiveFileName(kind.type, kind.mode as ArchiveGaugeMode | undefined, app);
+}
+
 /**
  * `counter_123@api.g4.i5678.db`: a dead process's `counter_123.db` claimed for generation 4 of
  * the archive of app `api` (no `@...` for the archive of unknown apps). The inode keeps the name
  * unique when a reused pid's file is claimed for the same generation.
  */
 export function claimFileName(source: FileName, generation: number, inode: number, app?: string): string {
-  const owner = `${source.owner}${appSuffix(app)}`;
-  const name = source.sketch === true ? sketchFileNameFor(owner) : fileNameFor(source.type, owner, source.mode);
-  return name.replace(/\.(db|sketch)$/, `.g${generation}.i${inode}.$1`);
+  return fileNameOf(source, `${source.owner}${appSuffix(app)}`).replace(/\.(db|sketch|nhdb)$/, `.g${generation}.i${inode}.$1`);
 }
 
 const ENCODED_APP = '@([A-Za-z0-9_%-]+)';

@@ -5,13 +5,17 @@ export {
   HEADER_BYTES,
   MAX_KEY_BYTES,
   METRIC_TYPES,
+  NATIVE_HISTOGRAM_ARCHIVE,
+  NATIVE_HISTOGRAM_EXTENSION,
   archiveFileName,
+  archiveFileNameOf,
   claimFileName,
   decodeKey,
   encodeAppName,
   encodeArchive,
   encodeKey,
   fileNameFor,
+  fileNameOf,
   floatToGoString,
   hasMetricFileExtension,
   isMetricType,
@@ -20,7 +24,7 @@ export {
   parseFileName,
   sketchArchiveFileName,
 } from './format';
-export type { DecodedKey, EntryValue, FileName, FileType, MetricType } from './format';
+export type { DecodedKey, EntryValue, FileKind, FileName, FileType, MetricType } from './format';
 export {
   AGGREGATOR_GAUGE_MODES,
   ARCHIVE_GAUGE_MODES,
@@ -33,6 +37,24 @@ export {
 } from './gauge-modes';
 export type { ArchiveGaugeMode, GaugeMode, GaugeModeTraits, Reduction, Stamp } from './gauge-modes';
 export { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, familyNameOf, isReservedLabelName } from './names';
+export {
+  DEFAULT_MAX_BUCKETS,
+  DEFAULT_ZERO_THRESHOLD,
+  MAX_SCHEMA,
+  MIN_SCHEMA,
+  bucketIndex,
+  bucketsOfSpans,
+  lowerIndex,
+  mergedZeroBucket,
+  schemaForFactor,
+  spansAndDeltas,
+  upperBound,
+} from './native-buckets';
+export type { BucketSpan, NativeHistogram } from './native-buckets';
+export { NATIVE_RESERVED_LABELS, NativeFileSeries, NativeSeriesLayout, bucketKey, parseNativeKey, seriesKey, sumKey } from './native-format';
+export type { EntryKey, NativeKey, SeriesKey } from './native-format';
+export { nativeSeries } from './native-series';
+export type { NativeSeries, NativeSeriesOptions } from './native-series';
 export { ProcessStore } from './process-store';
 export type { ProcessStoreOptions } from './process-store';
 export type { BackendKind, MetricFile } from './backends/metric-file';

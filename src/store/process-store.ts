@@ -6,7 +6,7 @@ import { threadId as currentThreadId } from 'node:worker_threads';
 import { defaultBackend, openWithBackend } from './backends/loader';
 import type { BackendKind, MetricFile } from './backends/metric-file';
 import { checkDirectory } from './directory';
-import { fileNameFor, ownerFor, sketchFileNameFor } from './format';
+import { fileNameFor, nativeHistogramFileName, ownerFor, sketchFileNameFor } from './format';
 import type { FileLayout } from './format';
 import { SKETCH_LAYOUT } from './sketch-format';
 import type { FileType } from './format';
@@ -75,6 +75,11 @@ export class ProcessStore {
   /** summary_OWNER.sketch: the quantile sketches of this owner's summaries; created on first call. */
   sketchFile(): MetricFile {
     return this.open(sketchFileNameFor(this.owner), SKETCH_LAYOUT);
+  }
+
+  /** histogram_OWNER.nhdb: this owner's native histogram entries, created on first call. */
+  nativeHistogramFile(): MetricFile {
+    return this.open(nativeHistogramFileName(this.owner));
   }
 
   private open(name: string, layout?: FileLayout): MetricFile {

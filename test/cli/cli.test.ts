@@ -3,9 +3,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCli } from '../collect/support/cli';
+import { runCli, runCliBytes } from '../collect/support/cli';
+import { classicSamplesOf, decodeFamilies, nativeOf } from '../support/protobuf';
 import { HEADER_BYTES, entryBytes } from '../../src/store/format';
-import { ProcessStore, SeriesSketch } from '../../src/store';
+import { ProcessStore, SeriesSketch, nativeSeries } from '../../src/store';
 import { fileBytes, keyOf, makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import type { EntrySpec } from '../collect/support/files';
 import { PROMTOOL_MISSING, assertPromtoolAccepts, promtoolAvailable } from '../collect/support/promtool';
@@ -45,6 +46,26 @@ describe('pm2-prom-multiproc command line', () => {
     assertPromtoolAccepts(text.stdout, [/^g_sum non-histogram and non-summary metrics should not have "_sum" suffix$/]);
   });
 
+  it('collect --protobuf: delimited MetricFamily messages on stdout, native histograms included', () => {
+    for (const name of fs.readdirSync(path.join(PYTHON_CURRENT, 'db'))) fs.copyFileSync(path.join(PYTHON_CURRENT, 'db', name), path.join(dir, name));
+    const store = new ProcessStore(dir, { pid: 404, threadId: 0, backend: 'pwrite' });
+    const series = nativeSeries(store.nativeHistogramFile(), 'native_seconds', {}, 'Native.', { schema: 0, zeroThreshold: 0, maxBuckets: 0 });
+    for (const v of [0, 1, 3, 3]) series.observe(v);
+    store.close();
+    const result = runCliBytes(['collect', dir, '--protobuf']);
+    assert.equal(result.status, 0, result.stderr);
+    const families = decodeFamilies(result.stdout);
+    const classic = classicSamplesOf(families.filter((family) => family.name !== 'native_seconds'));
+    assertSameSamples(classic, pythonExpectedSamples(PYTHON_CURRENT), 'protobuf');
+    const native = families.find((family) => family.name === 'native_seconds')?.metric[0].histogram;
+    assert.ok(native !== undefined);
+    assert.deepEqual(nativeOf(native), { schema: 0, zeroThreshold: 0, zeroCount: 1, count: 4, sum: 7, positive: new Map([[0, 1], [2, 2]]), negative: new Map() });
+    // inspect reads a native file's entries as the collector does: no problem in a good one.
+    const inspected = runCli(['inspect', path.join(dir, 'histogram_404.nhdb')]);
+    assert.equal(inspected.status, 0, inspected.stdout);
+    assert.match(inspected.stdout, /histogram_404\.nhdb: \d+ bytes, \d+ in use, 4 entries/);
+  });
+
   it('collect: says what is wrong with the directory or the options', () => {
     const missing = runCli(['collect', path.join(dir, 'nope')]);
     assert.equal(missing.status, 1);
@@ -52,7 +73,7 @@ describe('pm2-prom-multiproc command line', () => {
     assert.equal(missing.stdout, '');
     const both = runCli(['collect', dir, '--json', '--openmetrics']);
     assert.equal(both.status, 2);
-    assert.match(both.stderr, /choose one of --json and --openmetrics/);
+    assert.match(both.stderr, /choose one of --json, --openmetrics, --protobuf/);
     assert.match(runCli(['collect', dir, '--yaml']).stderr, /unknown option --yaml/);
   });
 

@@ -14,8 +14,8 @@ import { makeTempDir, removeDir, writeDbFile } from '../collect/support/files';
 import { assertSameSamples, parseExposition } from '../collect/support/samples';
 
 const LIVE_WORKERS = 4;
-/** Archives at most: counter, histogram, summary and its sketches, gauge sum, min, max, mostrecent. */
-const ARCHIVES = 8;
+/** Archives at most: counter, histogram, summary and its sketches, gauge sum, min, max, mostrecent, native histogram. */
+const ARCHIVES = 9;
 
 /** Python's MultiProcessCollector's text of a directory. */
 const PYTHON_COLLECT = `
@@ -94,8 +94,8 @@ describe('compaction', function () {
     assert.match(text, /latency_seconds_bucket\{route="\/a",le="\+Inf"\} 6\n/);
     assert.match(text, /latency_seconds_sum\{route="\/a"\} 11\.3125\n/);
     const buckets = readDbEntries(path.join(dir, 'histogram_archive.db'))
-      .map((entry) => ({ labels: decodeKey(entry.key).labels, value: entry.value }))
-      .filter((entry) => entry.labels.route === '/a' && entry.labels.le !== undefined)
+      .map((entry) => ({ ...decodeKey(entry.key), value: entry.value }))
+      .filter((entry) => entry.metricName === 'latency_seconds' && entry.labels.route === '/a' && entry.labels.le !== undefined)
       .map((entry) => `${entry.labels.le}:${entry.value}`);
     assert.deepEqual(buckets, ['0.1:1', '1.0:3', '5.0:1', '+Inf:1'], 'the archive holds per-bucket counts');
   });

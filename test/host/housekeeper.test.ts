@@ -43,9 +43,9 @@ describe('Housekeeper (the module and the cluster helper compact after each reco
     housekeeper.compact();
     assert.equal(scrape(first), before);
     assert.deepEqual(log.lines, [
-      `info compacted ${first}: 8 files of dead pids folded into 8 archives, 0 other files removed`,
+      `info compacted ${first}: 9 files of dead pids folded into 9 archives, 0 other files removed`,
       `warn compaction of ${missing}: PROMETHEUS_MULTIPROC_DIR "${missing}": directory does not exist`,
-      `info compacted ${second}: 8 files of dead pids folded into 8 archives, 0 other files removed`,
+      `info compacted ${second}: 9 files of dead pids folded into 9 archives, 0 other files removed`,
       `warn compaction of ${second}: ${damaged} left as it is: it is 4 bytes, shorter than its header`,
     ]);
 
@@ -56,6 +56,6 @@ describe('Housekeeper (the module and the cluster helper compact after each reco
     fs.rmSync(damaged);
     workerLifetime(second, 3);
     housekeeper.compact();
-    assert.deepEqual(log.lines, [`info compacted ${second}: 8 files of dead pids folded into 8 archives, 0 other files removed`]);
+    assert.deepEqual(log.lines, [`info compacted ${second}: 9 files of dead pids folded into 9 archives, 0 other files removed`]);
   });
 });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { collectDirectory } from '../../src/collect';
+import { collectDirectory, renderProtobuf } from '../../src/collect';
+import { DEFAULT_ZERO_THRESHOLD, bucketIndex } from '../../src/store';
 import { PROMTOOL_MISSING, promtoolAvailable } from '../collect/support/promtool';
 import { freePort, httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
 import { PUSHGATEWAY_MISSING, startPushgateway } from '../support/pushgateway';
@@ -44,6 +45,46 @@ describe('README snippets', function () {
     assert.equal(value('latency_seconds_count'), 1);
     // Without the variable the same snippet runs on in-memory metrics.
     execFileSync(process.execPath, ['metrics-api.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: '' }, stdio: 'pipe' });
+  });
+
+  it('native histograms: prints the size of exactly the protobuf it describes, in memory and in a directory', () => {
+    fs.writeFileSync(path.join(app, 'native.js'), readmeBlock(BLOCKS.nativeHistograms));
+    const run = (dir: string): string => execFileSync(process.execPath, ['native.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir }, encoding: 'utf8' });
+    // What the snippet describes, made from its facts alone: one series, one observation, schema 3.
+    const observed = 0.042;
+    const bytes = renderProtobuf([
+      {
+        name: 'http_request_duration_seconds',
+        help: 'Request latency',
+        type: 'histogram',
+        samples: [
+          { name: 'http_request_duration_seconds_bucket', labels: { route: '/', le: '+Inf' }, value: 1 },
+          { name: 'http_request_duration_seconds_sum', labels: { route: '/' }, value: observed },
+          { name: 'http_request_duration_seconds_count', labels: { route: '/' }, value: 1 },
+        ],
+        nativeHistograms: [
+          {
+            labels: { route: '/' },
+            histogram: {
+              schema: 3,
+              zeroThreshold: DEFAULT_ZERO_THRESHOLD,
+              zeroCount: 0,
+              count: 1,
+              sum: observed,
+              positiveSpans: [{ offset: bucketIndex(observed, 3), length: 1 }],
+              positiveDeltas: [1],
+              negativeSpans: [],
+              negativeDeltas: [],
+            },
+          },
+        ],
+      },
+    ]);
+    const expected = `${bytes.length} bytes of Prometheus protobuf\n`;
+    assert.equal(run(''), expected);
+    const dir = fs.mkdtempSync(path.join(work, 'native-'));
+    assert.equal(run(dir), expected);
+    assert.ok(fs.readdirSync(dir).some((name) => /^histogram_\d+\.nhdb$/.test(name)), 'native buckets in histogram_PID.nhdb');
   });
 
   it("without PM2: the cluster primary serves its four workers' metrics (with a temporary directory and a free port)", async () => {

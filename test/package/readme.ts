@@ -32,6 +32,7 @@ export const BLOCKS = {
   productionEcosystem: { language: 'js', marker: "instances: 'max'", runBy: INSTALL_TEST },
   scrapeConfig: { language: 'yaml', marker: 'scrape_configs:', runBy: `${SNIPPETS_TEST} (promtool check config)` },
   metricsApi: { language: 'js', marker: 'latency.startTimer()', runBy: SNIPPETS_TEST },
+  nativeHistograms: { language: 'js', marker: 'nativeHistogramBucketFactor: 1.1', runBy: SNIPPETS_TEST },
   mirrorEcosystem: { language: 'js', marker: "require.resolve('pm2-prom-multiproc/register')", runBy: INSTALL_TEST },
   clusterPrimary: { language: 'js', marker: 'serveClusterMetrics({', runBy: SNIPPETS_TEST },
   aggregatorRegistry: { language: 'js', marker: 'await registry.clusterMetrics()', runBy: SNIPPETS_TEST },

@@ -3,16 +3,21 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { ensureBuilt, freePort, httpGet, sampleLines, sampleValue, sendRequests, waitFor } from '../server/support';
 import { isProcessAlive } from '../../src/store';
 import { PrometheusServer, skipWithoutPrometheus } from '../support/prometheus';
 import { IsolatedPm2, type ListedProcess } from './support';
+import { decodeFamilies, labelsOf, nativeOf } from '../support/protobuf';
 
 const MODULE = 'pm2-prom-multiproc';
 // Every sample of the demo app's files carries the app that wrote it, one app or many.
 const REQUESTS = { method: 'GET', route: '/', status: '200', pm2_app: 'demo-app' };
 /** The module's @pm2/io metrics as PM2's process view would show them: its own health again. */
 const HEALTH_READ_BACK = /^pm2_(scrape_duration|directories_served|files_read|corrupt_files|dead_pids_marked)[{ ]/m;
+/** What Prometheus 2.42 sends with --enable-feature=native-histograms. */
+const PROMETHEUS_NATIVE_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 function livePids(exposition: string): string[] {
   return sampleLines(exposition, 'demo_http_requests_in_flight').map((line) => /pid="(\d+)"/.exec(line)?.[1] ?? '');
@@ -101,6 +106,15 @@ describe('pm2: the module with the demo app in cluster mode (4 instances)', func
       sampleLines(await scrape(), 'pm2_used_heap_size').length === 5 ? true : undefined,
     );
     assert.equal(sampleValue(exposition, 'pm2_prom_multiproc_directories'), 1);
+    // Asked as Prometheus asks when it scrapes native histograms: protobuf, the same counts.
+    const protobuf = await httpGet(metricsUrl, { accept: PROMETHEUS_NATIVE_ACCEPT, 'accept-encoding': 'gzip' });
+    assert.equal(protobuf.headers['content-type'], 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    const families = decodeFamilies(gunzipSync(protobuf.body));
+    const duration = families.find((family) => family.name === 'demo_http_request_duration_seconds')?.metric.find((metric) => labelsOf(metric).route === '/');
+    assert.ok(duration?.histogram !== undefined);
+    assert.equal(nativeOf(duration.histogram).count, expected);
+    const requests = families.find((family) => family.name === 'demo_http_requests_total')?.metric.find((metric) => labelsOf(metric).status === '200');
+    assert.equal(requests?.counter?.value, expected);
   });
 
   it('keeps counting a worker killed with SIGKILL and drops its live gauge', async () => {

@@ -1,9 +1,14 @@
 // Concurrency torture: eight writer processes add label sets and update them at full speed while
 // the collector scrapes in a loop. Every scrape must parse, counters must never go down, sampled
-// scrapes must pass promtool, and the last scrape must hold exactly what the writers wrote.
+// scrapes must pass promtool, and the last scrape must hold exactly what the writers wrote. Native
+// histograms, lowering their schema all run long, must decode valid in every protobuf scrape and
+// never read as a reset to Prometheus.
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { DirectoryCollector, renderText } from '../../src/collect';
+import { DirectoryCollector, renderProtobuf, renderText } from '../../src/collect';
+import { assertNoReset } from '../support/native-reference';
+import type { PlainNative } from '../support/native-reference';
+import { decodeFamilies, labelsOf, nativeOf } from '../support/protobuf';
 import {
   envNumber,
   familyTypeOf,
@@ -30,7 +35,19 @@ interface WriterReport {
   writer: string;
   operations: number;
   observedSum: number;
+  latencySum: number;
   series: number;
+}
+
+/** Each writer's native latency histogram in a protobuf scrape, checked valid as Prometheus checks it. */
+function nativeLatencies(families: ReturnType<DirectoryCollector['collect']>): Map<string, PlainNative> {
+  const family = decodeFamilies(renderProtobuf(families)).find((candidate) => candidate.name === 'torture_latency_seconds');
+  const result = new Map<string, PlainNative>();
+  for (const metric of family?.metric ?? []) {
+    assert.ok(metric.histogram !== undefined);
+    result.set(labelsOf(metric).writer, nativeOf(metric.histogram));
+  }
+  return result;
 }
 
 function isWriterReport(message: unknown): message is WriterReport {
@@ -73,13 +90,24 @@ describe('reliability: concurrency torture', function () {
     const exits = writers.map((writer) => writer.ended.then((end) => ((running -= 1), end)));
 
     let previous = new Map<string, number>();
+    let previousNative = new Map<string, PlainNative>();
+    const schemasSeen = new Set<number>();
     let scrapes = 0;
     let maxSeriesSeen = 0;
     const kept: string[] = [];
     let lastKept = 0;
     while (running > 0) {
-      const text = renderText(collector.collect());
+      const families = collector.collect();
+      const text = renderText(families);
       const parsed = parseTextExposition(text);
+      const native = nativeLatencies(families);
+      for (const [writer, before] of previousNative) {
+        const now = native.get(writer);
+        assert.ok(now !== undefined, `scrape ${scrapes}: the native histogram of ${writer} disappeared`);
+        assertNoReset(before, now, `scrape ${scrapes}, ${writer}`);
+        schemasSeen.add(now.schema);
+      }
+      previousNative = native;
       const current = monotonicSeries(parsed);
       for (const [series, before] of previous) {
         const now = current.get(series);
@@ -102,8 +130,10 @@ describe('reliability: concurrency torture', function () {
     for (const [index, end] of (await Promise.all(exits)).entries()) {
       assert.equal(end.code, 0, `writer ${index} failed:\n${writers[index].stderr()}`);
     }
-    const finalText = renderText(collector.collect());
+    const finalFamilies = collector.collect();
+    const finalText = renderText(finalFamilies);
     const final = parseTextExposition(finalText);
+    const finalNative = nativeLatencies(finalFamilies);
     kept.push(finalText);
     for (const writer of writers) {
       const report = writer.messages.find(isWriterReport);
@@ -117,7 +147,10 @@ describe('reliability: concurrency torture', function () {
         report.operations,
         `+Inf buckets of ${report.writer}`,
       );
+      assert.equal(finalNative.get(report.writer)?.count, report.operations, `native count of ${report.writer}`);
+      assert.equal(finalNative.get(report.writer)?.sum, report.latencySum, `native sum of ${report.writer}`);
     }
+    assert.ok(schemasSeen.size >= 3, `the native schemas went down under the scrape loop (seen: ${[...schemasSeen].join(', ')})`);
 
     const complaints: string[] = [];
     for (const text of kept) complaints.push(await promtoolComplaints(text));

@@ -9,6 +9,7 @@ import { createMetricsHandler, listenOn, type EndpointOptions } from '../../src/
 import type { Logger } from '../../src/logger';
 import { MetricsService } from '../../src/host';
 import { httpGet, makeTempDir, sampleValue, writeCounter } from './support';
+import { decodeFamilies, labelsOf } from '../support/protobuf';
 
 const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -58,6 +59,25 @@ describe('server: the HTTP endpoint', () => {
     const unzipped = gunzipSync(gzipped.body).toString('utf8');
     assert.equal(sampleValue(unzipped, 'requests_total', { route: '/a' }), 7);
     assert.ok(unzipped.endsWith('# EOF\n'));
+  });
+
+  it('serves protobuf to a Prometheus that scrapes native histograms, gzipped when asked, rendered once per collection', async () => {
+    const accept =
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const [plain, gzipped] = await Promise.all([httpGet(`${base}/metrics`, { accept }), httpGet(`${base}/metrics`, { accept, 'accept-encoding': 'gzip' })]);
+    assert.equal(plain.headers['content-type'], 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    assert.equal(plain.headers.vary, 'Accept, Accept-Encoding');
+    assert.equal(gzipped.headers['content-encoding'], 'gzip');
+    // Both requests shared one collection: the gzipped body is the plain one compressed.
+    assert.deepEqual(gunzipSync(gzipped.body), plain.body);
+    const requests = decodeFamilies(plain.body).find((family) => family.name === 'requests_total');
+    assert.deepEqual(
+      requests?.metric.map((metric) => [labelsOf(metric).route, metric.counter?.value]),
+      [
+        ['/a', 7],
+        ['/b', 5],
+      ],
+    );
   });
 
   it('answers /, /healthz, HEAD, unknown paths and other methods', async () => {

@@ -20,6 +20,14 @@ export interface QueryResult {
   value: number;
 }
 
+/** A native histogram in a query's answer: count, sum, and buckets as [lower, upper, count]. */
+export interface HistogramResult {
+  metric: Record<string, string>;
+  count: number;
+  sum: number;
+  buckets: Array<[number, number, number]>;
+}
+
 export class PrometheusServer {
   private constructor(
     private readonly child: ChildProcess,
@@ -30,16 +38,16 @@ export class PrometheusServer {
 
   /**
    * Starts scraping every second with these scrape_configs entries (YAML lines, indented as
-   * items of the list); resolves once its API answers.
+   * items of the list) and extra command-line `flags`; resolves once its API answers.
    */
-  static async start(jobs: readonly string[]): Promise<PrometheusServer> {
+  static async start(jobs: readonly string[], flags: readonly string[] = []): Promise<PrometheusServer> {
     const storage = makeTempDir('prometheus');
     const webPort = await freePort();
     const config = path.join(storage, 'prometheus.yml');
     fs.writeFileSync(config, ['global: { scrape_interval: 1s, evaluation_interval: 1s }', 'scrape_configs:', ...jobs, ''].join('\n'));
     const child = spawn(
       PROMETHEUS_BIN,
-      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(storage, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`],
+      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(storage, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`, ...flags],
       { stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -55,6 +63,25 @@ export class PrometheusServer {
       metric: series.metric,
       value: Number(series.value[1]),
     }));
+  }
+
+  /** An instant query's native histograms (--enable-feature=native-histograms). */
+  async histograms(expression: string): Promise<HistogramResult[]> {
+    type Raw = { metric: Record<string, string>; histogram: [number, { count: string; sum: string; buckets?: Array<[number, string, string, string]> }] };
+    const data = await this.get(`query?query=${encodeURIComponent(expression)}`);
+    return (data.result as Raw[]).map(({ metric, histogram: [, histogram] }) => ({
+      metric,
+      count: Number(histogram.count),
+      sum: Number(histogram.sum),
+      buckets: (histogram.buckets ?? []).map(([, lower, upper, count]): [number, number, number] => [Number(lower), Number(upper), Number(count)]),
+    }));
+  }
+
+  /** The values of a float query over the last `seconds`, one a second. */
+  async recentValues(expression: string, seconds: number): Promise<number[]> {
+    const end = Date.now() / 1000;
+    const data = await this.get(`query_range?query=${encodeURIComponent(expression)}&start=${end - seconds}&end=${end}&step=1`);
+    return (data.result as Array<{ values: Array<[number, string]> }>).flatMap((series) => series.values.map(([, value]) => Number(value)));
   }
 
   /** The value of a query with one result, undefined with none. */

@@ -2,9 +2,12 @@
 // short, a random `used`, or a crafted entry with any names and labels appended, as a foreign or
 // hostile writer could leave it.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as fc from 'fast-check';
+import { DEFAULT_ZERO_THRESHOLD, ProcessStore, nativeSeries } from '../../../src/store';
 import { HEADER_BYTES, entryBytes, writeEntry } from '../../../src/store/format';
-import { fileBytes } from './files';
+import { fileBytes, makeTempDir, removeDir } from './files';
 
 /** A counter file the damage is done to (its first 4 KiB, as a writer's file starts). */
 export const VICTIM = fileBytes([
@@ -12,6 +15,20 @@ export const VICTIM = fileBytes([
   { metric: 'temperature', labels: { room: 'ü' }, value: -2.5, timestamp: 1700000000 },
   { metric: 'wait_seconds', sample: 'wait_seconds_bucket', labels: { le: '+Inf' }, value: 3 },
 ]).subarray(0, 4096);
+
+/** A native histogram file of `pid` written by the real writer (a lowering included), as bytes. */
+export function nativeFileBytes(pid: number, name: string): Buffer {
+  const scratch = makeTempDir('pm2-prom-native-victim-');
+  try {
+    const store = new ProcessStore(scratch, { pid, threadId: 0, backend: 'pwrite' });
+    const series = nativeSeries(store.nativeHistogramFile(), name, { q: 'x' }, 'Native.', { schema: 3, zeroThreshold: DEFAULT_ZERO_THRESHOLD, maxBuckets: 4 });
+    for (const v of [0, 0.5, 1, 2, 3, 5, -1, 100]) series.observe(v);
+    store.close();
+    return fs.readFileSync(path.join(scratch, `histogram_${pid}.nhdb`));
+  } finally {
+    removeDir(scratch);
+  }
+}
 
 /** Names that collide with the victim's and a good file's families, and names that are not names. */
 // Mostly well-formed, so that many forged entries reach the exposition (a random string rarely does).
@@ -49,7 +66,12 @@ function appendForged(data: Buffer, key: unknown): Buffer {
 
 /** The victim's bytes after `damages`, in order. */
 export function damagedVictim(damages: readonly Damage[]): Buffer {
-  let data: Buffer = Buffer.from(VICTIM);
+  return damaged(VICTIM, damages);
+}
+
+/** Any file's bytes after `damages`, in order. */
+export function damaged(original: Buffer, damages: readonly Damage[]): Buffer {
+  let data: Buffer = Buffer.from(original);
   for (const change of damages) {
     if (change.kind === 'overwrite') {
       if (data.length > 0) Buffer.from(change.bytes).copy(data, Math.min(change.at, data.length - 1));

@@ -21,7 +21,12 @@ export function keyOf(spec: EntrySpec): string {
 
 /** The bytes of a well-formed file holding `entries` in order, sized like a writer sizes it. */
 export function fileBytes(entries: readonly EntrySpec[]): Buffer {
-  const keys = entries.map((entry) => Buffer.from(keyOf(entry), 'utf8'));
+  return keyedFileBytes(entries.map((entry) => ({ ...entry, key: keyOf(entry) })));
+}
+
+/** The same for entries given by their keys as they are (any bytes a key may hold). */
+export function keyedFileBytes(entries: ReadonlyArray<{ key: string; value: number; timestamp?: number }>): Buffer {
+  const keys = entries.map((entry) => Buffer.from(entry.key, 'utf8'));
   const used = keys.reduce((total, key) => total + entryBytes(key.length), HEADER_BYTES);
   let size = INITIAL_FILE_BYTES;
   while (size < used) size *= 2;

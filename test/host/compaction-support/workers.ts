@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import { collectDirectory, renderText } from '../../../src/collect';
+import type { MetricFamily } from '../../../src/collect';
 import { markProcessDead } from '../../../src/store';
 import { writeOwnerRecord } from '../../../src/store/owner-record';
 import { OwnerRecorder } from '../../../src/host';
@@ -56,6 +57,17 @@ export function writeWorker(dir: string, owner: { pid: number; threadId?: number
     const latency = new Histogram({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: [0.1, 1, 5], registers });
     latency.observe({ route: '/a' }, [0.0625, 0.25, 2, 8][seed % 4]);
     latency.observe({ route: seed % 3 === 0 ? '/b' : '/a' }, 0.5);
+    // Native buckets with a budget of 4: some seeds make the worker lower its schema.
+    const service = new Histogram({
+      name: 'service_seconds',
+      help: 'Service time.',
+      labelNames: ['route'],
+      buckets: [],
+      nativeHistogramBucketFactor: 1.1,
+      nativeHistogramMaxBucketNumber: 4,
+      registers,
+    });
+    for (const v of [2 ** -(seed % 7), 3 * (seed % 5), -(seed % 3), 0, 1.5 ** (seed % 4)]) service.observe({ route: seed % 2 === 0 ? '/a' : '/b' }, v);
     const size = new Summary({ name: 'payload_bytes', help: 'Payload size.', percentiles: [0.5, 0.99], registers });
     size.observe(128 * (1 + (seed % 7)));
     const gauge = (name: string, mode: GaugeMode, value: number): void => {
@@ -96,14 +108,22 @@ const strictLog: Logger = {
   },
 };
 
-/** What a scrape shows: the merged directory in Prometheus text format. */
+/** Text format, after one comment line per native histogram series (which text does not show). */
+function withNative(families: MetricFamily[]): string {
+  const native = families.flatMap((family) =>
+    (family.nativeHistograms ?? []).map((series) => `# native ${family.name}${JSON.stringify(series.labels)} ${JSON.stringify(series.histogram)}\n`),
+  );
+  return `${native.join('')}${renderText(families)}`;
+}
+
+/** What a scrape shows: the merged directory (its native histograms, then in Prometheus text format). */
 export function scrape(dir: string): string {
-  return renderText(collectDirectory(dir, { warn: strictLog.warn }));
+  return withNative(collectDirectory(dir, { warn: strictLog.warn }));
 }
 
 /** What the PM2 module's scrape shows: each sample labelled with the app credited with its file. */
 export function attributedScrape(dir: string): string {
-  return renderText(new ServedDirectories(strictLog, { recorder: new OwnerRecorder(strictLog) }).collect([{ dir }]));
+  return withNative(new ServedDirectories(strictLog, { recorder: new OwnerRecorder(strictLog) }).collect([{ dir }]));
 }
 
 /** Waits (busily, a few milliseconds) until Date.now() has moved on, so mostrecent stamps differ. */
