@@ -2,9 +2,7 @@
 // directory that holds native histogram files (live ones, an archive, a claimed one): it never
 // opens them (it globs *.db) and gives exactly the classic samples our text rendering gives.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { DirectoryCollector, renderText } from '../../src/collect';
 import { compactDirectory } from '../../src/host/compaction';
 import { useStore } from '../../src/metrics/active-store';
@@ -12,17 +10,9 @@ import { Counter } from '../../src/metrics/counter';
 import { Histogram } from '../../src/metrics/histogram';
 import { ProcessStore } from '../../src/store';
 import { deadPid } from '../host/compaction-support/workers';
+import { PYTHON_COLLECTOR_MISSING, pythonCollect, pythonCollectorAvailable } from '../support/python-collector';
 import { makeTempDir, removeDir } from './support/files';
 import { assertSameSamples, parseExposition } from './support/samples';
-
-const CLIENT_PYTHON = path.join(__dirname, '..', '..', '..', 'shared', 'peers', 'client_python');
-const COLLECT = `
-import sys
-from prometheus_client import CollectorRegistry, generate_latest, multiprocess
-registry = CollectorRegistry()
-multiprocess.MultiProcessCollector(registry, path=sys.argv[1])
-sys.stdout.write(generate_latest(registry).decode())
-`;
 
 function writeProcess(dir: string, pid: number, seed: number): void {
   const store = new ProcessStore(dir, { pid, threadId: 0, backend: 'pwrite' });
@@ -51,8 +41,8 @@ describe("Python's MultiProcessCollector beside native histogram files", functio
   afterEach(() => removeDir(dir));
 
   it('reads the classic part exactly as our text rendering gives it, and never the native files', function () {
-    if (!fs.existsSync(path.join(CLIENT_PYTHON, 'prometheus_client'))) {
-      console.log(`      (${CLIENT_PYTHON} is absent: Python's collector not run)`);
+    if (!pythonCollectorAvailable()) {
+      console.log(`      (${PYTHON_COLLECTOR_MISSING})`);
       this.skip();
     }
     writeProcess(dir, process.pid, 1);
@@ -70,11 +60,10 @@ describe("Python's MultiProcessCollector beside native histogram files", functio
     assert.ok(names.includes(`histogram_${process.pid}.nhdb`), names.join(' '));
     assert.ok(names.some((name) => /^histogram_\d+\.g\d+\.i\d+\.(nhdb|db)$/.test(name)), names.join(' '));
 
-    const python = spawnSync('python3', ['-c', COLLECT, dir], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: CLIENT_PYTHON } });
-    assert.equal(python.status, 0, python.stderr);
+    const python = pythonCollect(dir);
     const ours = renderText(new DirectoryCollector(dir).collect());
-    assertSameSamples(parseExposition(python.stdout), parseExposition(ours), "Python's collector against ours");
-    assert.match(python.stdout, /^queue_seconds_count 25\.0$/m);
-    assert.doesNotMatch(python.stdout, /__nh|__s|__zt/);
+    assertSameSamples(parseExposition(python), parseExposition(ours), "Python's collector against ours");
+    assert.match(python, /^queue_seconds_count 25\.0$/m);
+    assert.doesNotMatch(python, /__nh|__s|__zt/);
   });
 });
