@@ -26,7 +26,7 @@ function plannedValues(w: number): number[] {
   return Array.from({ length: PER_WORKER }, (_, j) => (j % 50 === 0 ? 0 : (1 + ((j * 7 + w) % 16) / 16) * 2 ** (((j * 5 + w * 3) % 14) - 10)));
 }
 
-const COMPARED = ['rpc_requests_total', 'queue_depth', 'worker_index', 'payload_bytes_count', 'payload_bytes_sum', 'latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum'];
+const COMPARED = ['rpc_requests_total', 'queue_depth', 'worker_index', 'payload_bytes', 'payload_bytes_count', 'payload_bytes_sum', 'latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum'];
 
 /** Series of a job, by name and labels without job and instance. */
 function byIdentity(results: readonly QueryResult[]): Map<string, string> {
@@ -145,8 +145,8 @@ describe('native histograms of 4 cluster workers, scraped by a real Prometheus 2
     const protobuf = byIdentity(await running.query(selector('protobuf')));
     const text = byIdentity(await running.query(selector('text')));
     // A counter per worker's code, one summed gauge, a per-pid gauge per worker, the summary's
-    // _count and _sum, the classic histogram's 4 buckets, _count and _sum.
-    assert.equal(protobuf.size, WORKERS + 1 + WORKERS + 2 + 4 + 2, [...protobuf.keys()].join('\n'));
+    // 7 merged quantiles, _count and _sum, the classic histogram's 4 buckets, _count and _sum.
+    assert.equal(protobuf.size, WORKERS + 1 + WORKERS + 7 + 2 + 4 + 2, [...protobuf.keys()].join('\n'));
     assert.deepEqual(protobuf, text);
     // The native histogram's classic part, as text scrapers see it, agrees with the native one.
     assert.equal(await running.value('rpc_seconds_count{job="text"}'), await running.value('histogram_count(rpc_seconds{job="protobuf"})'));
