@@ -5,7 +5,7 @@ import { logger } from '../logger';
 import { AGGREGATOR_GAUGE_MODES, DEFAULT_GAUGE_MODE, GAUGE_MODES, isGaugeMode } from '../store';
 import type { GaugeMode, ProcessStore } from '../store';
 import { defaultMetricGaugeMode } from './default-metric-modes';
-import { flushOnExit } from './exit-flush';
+import { flushOnExit } from '../exit-flush';
 import { multiprocessStore } from './multiprocess-store';
 import { RegistryMirror } from './registry-mirror';
 import type { GaugeModeResolver } from './registry-mirror';

@@ -51,7 +51,7 @@ export function refuseWorldWritable(dir: string): void {
   }
 }
 
-/** The metric files of a directory (`*.db`, `*.sketch`, `*.nhdb`), with the pid that owns each when its name says. */
+/** The metric files of a directory (`*.db`, `*.sketch`, `*.nhdb`, `*.exemplars`), with the pid that owns each when its name says. */
 function listMetricFiles(names: readonly string[]): Array<{ name: string; pid: number | undefined }> {
   return names.filter(hasMetricFileExtension).map((name) => ({ name, pid: parseFileName(name)?.pid }));
 }

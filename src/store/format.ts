@@ -169,6 +169,12 @@ export interface FileLayout {
   readonly maxBytes: number;
 }
 
+/** `a metric file`, `an exemplar file`: the kind of file, lower case, for errors. */
+export function kindOfFile(layout: FileLayout): string {
+  const kind = layout.describe.toLowerCase();
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
 export const DB_LAYOUT: FileLayout = { magic: undefined, describe: 'Metric file', bodySize: undefined, maxBytes: MAX_FILE_BYTES };
 
 /** Value bytes after each key in files of prometheus_client <= 0.16: a float64, no timestamp. */
@@ -334,6 +340,12 @@ export function isMetricType(type: unknown): type is MetricType {
  */
 export const NATIVE_HISTOGRAM_EXTENSION = '.nhdb';
 
+/**
+ * The extension of an exemplar file, `counter_PID.exemplars` or `histogram_PID.exemplars`: the
+ * latest exemplar of each series or bucket (exemplar-format.ts), which Python's collector never opens.
+ */
+export const EXEMPLAR_EXTENSION = '.exemplars';
+
 /** What a file's name says: its type, gauge mode and owner (`PID` or `PID-THREADID`). */
 export interface FileName {
   type: FileType;
@@ -352,6 +364,8 @@ export interface FileName {
   app?: string;
   /** A summary's quantile sketches (`summary_OWNER.sketch`), beside its `.db` file of counts and sums. */
   sketch?: true;
+  /** A counter's or histogram's exemplars (`counter_OWNER.exemplars`), beside its `.db` file. */
+  exemplars?: true;
 }
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
@@ -364,12 +378,18 @@ export function nativeHistogramFileName(owner: string): string {
   return `histogram_${owner}${NATIVE_HISTOGRAM_EXTENSION}`;
 }
 
-/** What names a kind of file: its type, gauge mode, and whether it holds native histograms or sketches. */
-export type FileKind = Pick<FileName, 'type' | 'mode' | 'native' | 'sketch'>;
+/** `counter_123.exemplars`: the exemplar file of a counter's or histogram's owner. */
+export function exemplarFileNameFor(type: 'counter' | 'histogram', owner: string): string {
+  return `${type}_${owner}${EXEMPLAR_EXTENSION}`;
+}
+
+/** What names a kind of file: its type, gauge mode, and whether it holds native histograms, sketches or exemplars. */
+export type FileKind = Pick<FileName, 'type' | 'mode' | 'native' | 'sketch' | 'exemplars'>;
 
 /** The name a file of `name`'s type, mode and kind has for `owner`. */
 export function fileNameOf(name: FileKind, owner: string): string {
   if (name.native === true) return nativeHistogramFileName(owner);
+  if (name.exemplars === true) return exemplarFileNameFor(name.type as 'counter' | 'histogram', owner);
   return name.sketch === true ? sketchFileNameFor(owner) : fileNameFor(name.type, owner, name.mode);
 }
 
@@ -396,11 +416,11 @@ export function originalFileName(name: FileName): string {
 }
 
 /**
- * Whether a directory entry is a metric file by its extension (`.db`, a summary's `.sketch` or a
- * native histogram's `.nhdb`).
+ * Whether a directory entry is a metric file by its extension (`.db`, a summary's `.sketch`, a
+ * native histogram's `.nhdb` or a counter's or histogram's `.exemplars`).
  */
 export function hasMetricFileExtension(name: string): boolean {
-  return name.endsWith('.db') || name.endsWith(SKETCH_EXTENSION) || name.endsWith(NATIVE_HISTOGRAM_EXTENSION);
+  return name.endsWith('.db') || name.endsWith(SKETCH_EXTENSION) || name.endsWith(NATIVE_HISTOGRAM_EXTENSION) || name.endsWith(EXEMPLAR_EXTENSION);
 }
 
 /** Parses a file name, or returns undefined for a name this format does not produce. */
@@ -414,6 +434,11 @@ export function parseFileName(name: string): FileName | undefined {
     // So are native histogram files (live, archives and claims), after their classic .db files.
     const asDb = parseFileName(`${name.slice(0, -NATIVE_HISTOGRAM_EXTENSION.length)}.db`);
     return asDb?.type === 'histogram' ? { ...asDb, native: true } : undefined;
+  }
+  if (name.endsWith(EXEMPLAR_EXTENSION)) {
+    // And exemplar files, of the two types whose samples carry exemplars.
+    const asDb = parseFileName(`${name.slice(0, -EXEMPLAR_EXTENSION.length)}.db`);
+    return asDb?.type === 'counter' || asDb?.type === 'histogram' ? { ...asDb, exemplars: true } : undefined;
   }
   const match = FILE_NAME.exec(name);
   if (!match) return parseCompactionFileName(name);
@@ -493,7 +518,7 @@ export const NATIVE_HISTOGRAM_ARCHIVE = nativeHistogramFileName(ARCHIVE_OWNER);
  * `summary_archive@api.sketch` for sketches, `counter_archive@api.db` and so on.
  */
 export function archiveFileNameOf(kind: FileKind, app?: string): string {
-  if (kind.native === true || kind.sketch === true) return fileNameOf(kind, `${ARCHIVE_OWNER}${appSuffix(app)}`);
+  if (kind.native === true || kind.sketch === true || kind.exemplars === true) return fileNameOf(kind, `${ARCHIVE_OWNER}${appSuffix(app)}`);
   return archiveFileName(kind.type, kind.mode as ArchiveGaugeMode | undefined, app);
 }
 
@@ -503,7 +528,7 @@ export function archiveFileNameOf(kind: FileKind, app?: string): string {
  * unique when a reused pid's file is claimed for the same generation.
  */
 export function claimFileName(source: FileName, generation: number, inode: number, app?: string): string {
-  return fileNameOf(source, `${source.owner}${appSuffix(app)}`).replace(/\.(db|sketch|nhdb)$/, `.g${generation}.i${inode}.$1`);
+  return fileNameOf(source, `${source.owner}${appSuffix(app)}`).replace(/\.(db|sketch|nhdb|exemplars)$/, `.g${generation}.i${inode}.$1`);
 }
 
 const ENCODED_APP = '@([A-Za-z0-9_%-]+)';

@@ -2,6 +2,7 @@
 // the defensive reader and what a directory says about its processes.
 export {
   ARCHIVE_OWNER,
+  EXEMPLAR_EXTENSION,
   HEADER_BYTES,
   MAX_KEY_BYTES,
   METRIC_TYPES,
@@ -14,6 +15,7 @@ export {
   encodeAppName,
   encodeArchive,
   encodeKey,
+  exemplarFileNameFor,
   fileNameFor,
   fileNameOf,
   floatToGoString,
@@ -56,6 +58,22 @@ export type { EntryKey, NativeKey, SeriesKey } from './native-format';
 export { nativeSeries } from './native-series';
 export type { NativeSeries, NativeSeriesOptions } from './native-series';
 export { ProcessStore } from './process-store';
+export {
+  LABELS_BAD_NAME,
+  LABELS_BAD_VALUE,
+  LABELS_NOT_AN_OBJECT,
+  LABELS_TOO_LONG,
+  MAX_EXEMPLAR_CODE_POINTS,
+  checkExemplarLabels,
+  encodeExemplarArchive,
+  exemplarCodePoints,
+  exemplarIsLater,
+  readExemplarSlot,
+} from './exemplar-format';
+export type { Exemplar, ExemplarEntry, ExemplarFileType, ExemplarLabels } from './exemplar-format';
+export type { ExemplarLog, HeldExemplar } from './exemplar-log';
+export { ExemplarFileReader, readWholeExemplarFile } from './exemplar-reader';
+export type { ExemplarFileContents, ExemplarReadResult } from './exemplar-reader';
 export type { ProcessStoreOptions } from './process-store';
 export type { BackendKind, MetricFile } from './backends/metric-file';
 export { defaultBackend } from './backends/loader';

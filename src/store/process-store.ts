@@ -1,12 +1,17 @@
 // The writable side of the store: the files of one process (or worker thread), one per metric
-// type and gauge mode, each a key -> slot index over a mapped (or written-through) image.
+// type and gauge mode, each a key -> slot index over a mapped (or written-through) image, and the
+// exemplar logs of its counters and histograms with their exemplar files.
 
 import * as path from 'node:path';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { defaultBackend, openWithBackend } from './backends/loader';
 import type { BackendKind, MetricFile } from './backends/metric-file';
 import { checkDirectory } from './directory';
-import { fileNameFor, nativeHistogramFileName, ownerFor, sketchFileNameFor } from './format';
+import { EXEMPLAR_LAYOUT } from './exemplar-format';
+import type { ExemplarFileType } from './exemplar-format';
+import { ExemplarLog } from './exemplar-log';
+import { flushOnExit } from '../exit-flush';
+import { exemplarFileNameFor, fileNameFor, nativeHistogramFileName, ownerFor, sketchFileNameFor } from './format';
 import type { FileLayout } from './format';
 import { SKETCH_LAYOUT } from './sketch-format';
 import type { FileType } from './format';
@@ -39,6 +44,9 @@ export class ProcessStore {
   readonly startSeconds: number;
   private readonly fileMode: number;
   private readonly files = new Map<string, MetricFile>();
+  private readonly exemplarLogs = new Map<ExemplarFileType, ExemplarLog>();
+  /** Removes the exit flush of the exemplar logs; set once the first log writes files. */
+  private removeExitFlush: (() => void) | undefined;
   /** Whether this store writes owner_PID.json: only as this very process, not as a stand-in pid. */
   private ownerRecordDue: boolean;
 
@@ -82,6 +90,26 @@ export class ProcessStore {
     return this.open(nativeHistogramFileName(this.owner));
   }
 
+  /**
+   * The exemplar log of a type: the latest exemplar of each series (or bucket), written to
+   * counter_OWNER.exemplars (histogram_...) at its next flush; the file is created at the first.
+   */
+  exemplars(type: ExemplarFileType): ExemplarLog {
+    let log = this.exemplarLogs.get(type);
+    if (log === undefined) {
+      const openFile = this.dir === undefined ? undefined : (): MetricFile => this.open(exemplarFileNameFor(type, this.owner), EXEMPLAR_LAYOUT);
+      log = new ExemplarLog(openFile, `the ${type}s of ${this.owner}`);
+      this.exemplarLogs.set(type, log);
+      if (this.dir !== undefined) this.removeExitFlush ??= flushOnExit(() => this.flushExemplars());
+    }
+    return log;
+  }
+
+  /** Writes every exemplar held back into its file now (before this process renders a scrape). */
+  flushExemplars(): void {
+    for (const log of this.exemplarLogs.values()) log.flush();
+  }
+
   private open(name: string, layout?: FileLayout): MetricFile {
     let file = this.files.get(name);
     if (file === undefined) {
@@ -94,6 +122,10 @@ export class ProcessStore {
   }
 
   close(): void {
+    for (const log of this.exemplarLogs.values()) log.close();
+    this.exemplarLogs.clear();
+    this.removeExitFlush?.();
+    this.removeExitFlush = undefined;
     for (const file of this.files.values()) file.close();
     this.files.clear();
   }

@@ -6,7 +6,7 @@
 // that is not whole and valid, and that verdict is kept until the file changes.
 
 import * as fs from 'node:fs';
-import { DB_LAYOUT, HEADER_BYTES, MAX_FILE_BYTES, legacyLayoutEnd, walkEntries } from './format';
+import { DB_LAYOUT, HEADER_BYTES, MAX_FILE_BYTES, kindOfFile, legacyLayoutEnd, walkEntries } from './format';
 import type { FileLayout } from './format';
 import { INVALID_KEY, KEY_LIMIT_REACHED, KeyIndex } from './key-index';
 
@@ -187,7 +187,7 @@ export class MetricFileReader {
     // A writer that has sized a new file but not yet written its header: nothing in it yet.
     if (used === 0) used = HEADER_BYTES;
     else if (this.layout.magic !== undefined && header.getUint32(4, true) !== this.layout.magic) {
-      return { status: 'unreadable', problem: `does not start like a ${this.layout.describe.toLowerCase()}` };
+      return { status: 'unreadable', problem: `does not start like ${kindOfFile(this.layout)}` };
     }
     if (used < HEADER_BYTES) return { status: 'unreadable', problem: `header says used=${used}, below the header size` };
     if (used > size) {

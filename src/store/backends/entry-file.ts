@@ -2,7 +2,7 @@
 // growth. A backend only supplies the bytes (a mapping, a shadow of a file, or plain memory).
 
 import type { BackendKind, MetricFile } from './metric-file';
-import { DB_LAYOUT, HEADER_BYTES, MAX_KEY_BYTES, VALUE_BYTES, decodeKey, entryBytes, parseEntries, writeEntry } from '../format';
+import { DB_LAYOUT, HEADER_BYTES, MAX_KEY_BYTES, VALUE_BYTES, decodeKey, entryBytes, kindOfFile, parseEntries, writeEntry } from '../format';
 import type { FileLayout } from '../format';
 
 const CLOSED_IMAGE = new ArrayBuffer(0);
@@ -67,6 +67,12 @@ export abstract class EntryFile implements MetricFile {
     if (!this.closed) Atomics.add(this.headerView, 1, 0);
   }
 
+  rewrite(slot: number, length: number, write: (image: Buffer, offset: number) => void): void {
+    if (this.closed) return;
+    write(this.bytes, slot * 8);
+    this.persist(slot * 8, length);
+  }
+
   get(slot: number): number {
     this.assertOpen();
     return this.values[slot];
@@ -111,7 +117,7 @@ export abstract class EntryFile implements MetricFile {
       throw this.corrupt(`used=${used} is outside ${HEADER_BYTES}..${this.bytes.length}`);
     }
     if (magic !== undefined && this.headerView[1] !== magic) {
-      throw this.corrupt(`its header says it is not a ${this.layout.describe.toLowerCase()}`);
+      throw this.corrupt(`its header says it is not ${kindOfFile(this.layout)}`);
     }
     const { entries, error } = parseEntries(this.bytes, HEADER_BYTES, used, this.layout.bodySize);
     if (error !== undefined) throw this.corrupt(error.message);

@@ -33,6 +33,12 @@ export interface MetricFile {
    * them (a multi-word change fenced by version words; the pwrite backend's writes are ordered).
    */
   fence(): void;
+  /**
+   * Rewrites `length` bytes of an entry's body in place: `write` changes the image at `offset`
+   * (slot * 8) with its own stores (an exemplar slot's seqlock), then the bytes reach the file (at
+   * once when mapped, by one positioned write otherwise). Dropped once the file is closed.
+   */
+  rewrite(slot: number, length: number, write: (image: Buffer, offset: number) => void): void;
   get(slot: number): number;
   timestampOf(slot: number): number;
   /** Every key of this file with its slot, in file order. */

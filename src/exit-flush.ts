@@ -1,5 +1,7 @@
-// Writes the mirrors one last time when the process ends, without changing how it ends: same exit
-// code, same signal, and an app's own signal handlers keep deciding what a signal does.
+// Writes what is held back one last time when the process ends (the registry mirrors' copies, the
+// exemplars not yet in their files), without changing how it ends: same exit code, same signal,
+// and an app's own signal handlers keep deciding what a signal does. One module for every such
+// flush, since a second set of signal listeners would defeat the "ours is the only one" test.
 
 import { isMainThread } from 'node:worker_threads';
 
