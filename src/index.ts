@@ -22,10 +22,13 @@ export type {
   CollectFunction,
   CounterChild,
   CounterConfiguration,
+  ExemplarLabelValues,
+  ExemplarValue,
   GaugeChild,
   GaugeConfiguration,
   HistogramChild,
   HistogramConfiguration,
+  IncreaseDataWithExemplar,
   LabelValue,
   LabelValues,
   MetricConfiguration,
@@ -33,6 +36,7 @@ export type {
   MetricObjectWithValues,
   MetricValue,
   NativeHistogramValue,
+  ObserveDataWithExemplar,
   OpenMetricsContentType,
   PrometheusContentType,
   ProtobufContentType,
@@ -58,6 +62,7 @@ export type {
   NativeHistogram,
   NativeHistogramSeries,
   Sample,
+  SampleExemplar,
 } from './collect';
 export { markProcessDead } from './store';
 export type { GaugeMode } from './store';

@@ -1,13 +1,16 @@
 // Histogram: prom-client's API over Python's entries in histogram_OWNER.db: per child `_sum`,
 // then one non-cumulative `_bucket` count per upper bound (label `le`, Go float spelling). With
 // native buckets on (the options of prom-client PR #856 and client_golang), each child also
-// keeps a native series in histogram_OWNER.nhdb (src/store/native-series.ts).
+// keeps a native series in histogram_OWNER.nhdb (src/store/native-series.ts). With
+// enableExemplars, the latest exemplar of each classic bucket in this process's exemplar log.
 import { floatToGoString, nativeSeries } from '../store';
-import type { MetricFile, NativeSeries, NativeSeriesOptions } from '../store';
+import type { ExemplarLabels, ExemplarLog, MetricFile, NativeSeries, NativeSeriesOptions } from '../store';
+import { checkDataKeys, checkedExemplarLabels, refuseDataLabels } from './exemplar-options';
+import type { ExemplarLabelValues, ObserveDataWithExemplar } from './exemplar-options';
 import { startTimer } from './metric';
 import { ObservedMetric } from './observed-metric';
 import type { CollectFunction, MetricChild, MetricConfiguration } from './metric';
-import type { LabelValues, MetricObjectWithValues, MetricValue, NativeHistogramValue } from './metric-values';
+import type { ExemplarValue, LabelValues, MetricObjectWithValues, MetricValue, NativeHistogramValue } from './metric-values';
 import { checkNativeOptions } from './native-options';
 import { checkFinite, describeMetric } from './validation';
 
@@ -52,6 +55,14 @@ function checkBuckets(name: string, buckets: unknown, native: boolean): Float64A
   return Float64Array.from(bounds);
 }
 
+/** A child's exemplars: the log, each bucket's key (its exemplar's key) and index in the log. */
+interface BucketExemplars {
+  log: ExemplarLog;
+  keys: readonly string[];
+  /** -1 until the bucket's first exemplar. */
+  indexes: Int32Array;
+}
+
 /** What `histogram.labels(...)` returns; kept and reused per label values. */
 export class HistogramChild<T extends string = string> implements MetricChild {
   constructor(
@@ -62,10 +73,26 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     private readonly sumSlot: number,
     private readonly bucketSlots: Int32Array,
     private readonly native: NativeSeries | undefined,
+    private readonly exemplars: BucketExemplars | undefined,
   ) {}
 
   observe(value: number): void {
     checkFinite(this.histogram.description, value);
+    this.add(value);
+  }
+
+  /** An observation already checked, with its exemplar (labels already checked) in its bucket. */
+  observeWithExemplar(value: number, exemplarLabels: ExemplarLabels | undefined): void {
+    const bucket = this.add(value);
+    const exemplars = this.exemplars;
+    if (exemplarLabels === undefined || exemplars === undefined) return;
+    let index = exemplars.indexes[bucket];
+    if (index < 0) index = exemplars.indexes[bucket] = exemplars.log.indexOf(exemplars.keys[bucket]);
+    exemplars.log.record(index, exemplarLabels, value, Date.now() / 1000);
+  }
+
+  /** Adds to the sum and to the first bucket whose bound holds `value`, returning that bucket. */
+  private add(value: number): number {
     const bounds = this.bounds;
     let bucket = 0;
     while (value > bounds[bucket]) bucket++;
@@ -73,6 +100,14 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     this.file.add(this.bucketSlots[bucket], 1);
     const native = this.native;
     if (native !== undefined) native.observe(value);
+    return bucket;
+  }
+
+  /** This process's latest exemplar of a bucket, prom-client's get() shape. */
+  private exemplarOf(bucket: number): ExemplarValue | undefined {
+    const exemplars = this.exemplars;
+    const index = exemplars === undefined ? -1 : exemplars.indexes[bucket];
+    return index < 0 ? undefined : exemplars?.log.latest(index);
   }
 
   /** end() observes the seconds elapsed; labels given to end() pick another child. */
@@ -87,6 +122,7 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     this.file.set(this.sumSlot, 0);
     for (const slot of this.bucketSlots) this.file.set(slot, 0);
     this.native?.zero();
+    if (this.exemplars !== undefined) for (const index of this.exemplars.indexes) if (index >= 0) this.exemplars.log.clear(index);
   }
 
   /** This child's native series in get(), or undefined when native buckets are off. */
@@ -96,7 +132,8 @@ export class HistogramChild<T extends string = string> implements MetricChild {
 
   /**
    * prom-client's get() values of this child: cumulative buckets, +Inf, _sum, _count, with
-   * prom-client's `exemplar` fields (always empty here) so the objects compare equal.
+   * prom-client's `exemplar` fields: a bucket's exemplar or null, and on +Inf with exemplars on
+   * undefined when it has none (prom-client reads a key it never set).
    */
   values(name: string): Array<MetricValue<T>> {
     const values: Array<MetricValue<T>> = [];
@@ -104,10 +141,12 @@ export class HistogramChild<T extends string = string> implements MetricChild {
     const last = this.bounds.length - 1;
     for (let i = 0; i < last; i++) {
       count += this.file.get(this.bucketSlots[i]);
-      values.push({ labels: { le: this.bounds[i], ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar: null });
+      const exemplar = this.exemplarOf(i) ?? null;
+      values.push({ labels: { le: this.bounds[i], ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar });
     }
     count += this.file.get(this.bucketSlots[last]);
-    values.push({ labels: { le: '+Inf', ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar: null });
+    const infExemplar = this.exemplars === undefined ? null : this.exemplarOf(last);
+    values.push({ labels: { le: '+Inf', ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_bucket`, exemplar: infExemplar });
     values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.sumSlot), metricName: `${name}_sum`, exemplar: undefined });
     values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: count, metricName: `${name}_count`, exemplar: undefined });
     return values;
@@ -127,7 +166,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
   constructor(config: HistogramConfiguration<T>) {
     const nativeOptions = checkNativeOptions(String(config?.name), config ?? {});
     const bounds = checkBuckets(String(config?.name), config?.buckets, nativeOptions !== undefined);
-    super('Histogram', config, ['le']);
+    super('Histogram', config, ['le'], 'histogram');
     this.bounds = bounds;
     this.upperBounds = Object.freeze([...bounds]);
     this.boundLabels = this.upperBounds.map(floatToGoString);
@@ -148,7 +187,9 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
       native = nativeSeries(this.nativeFile, this.familyName(), labels, this.help, this.nativeOptions);
     }
     const [sumSlot, ...bucketSlots] = this.slotsOf(keys);
-    return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots), native);
+    const exemplars: BucketExemplars | undefined =
+      this.exemplars === undefined ? undefined : { log: this.exemplars, keys: keys.slice(1), indexes: new Int32Array(bucketSlots.length).fill(-1) };
+    return new HistogramChild(this, labels, this.file, this.bounds, sumSlot, Int32Array.from(bucketSlots), native, exemplars);
   }
 
   /** prom-client's get(), plus (native buckets on) `nativeHistograms`: each child's native series. */
@@ -156,6 +197,49 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     const object = await super.get();
     if (this.nativeOptions === undefined) return object;
     return { ...object, nativeHistograms: this.children.map((child) => child.nativeValue() as NativeHistogramValue) };
+  }
+
+  /**
+   * observe(0.3), observe({ route: '/' }, 0.3); with enableExemplars, one object instead:
+   * observe({ labels, value, exemplarLabels }) (observe(0.3) still observes).
+   */
+  override observe(value: number): void;
+  override observe(labels: LabelValues<T>, value: number): void;
+  override observe(data: ObserveDataWithExemplar<T>): void;
+  override observe(labels: LabelValues<T> | ObserveDataWithExemplar<T> | number, value?: number): void {
+    if (this.exemplars !== undefined && typeof labels === 'object' && labels !== null && value === undefined) {
+      this.observeWithExemplar(labels as ObserveDataWithExemplar<T>);
+    } else {
+      super.observe(labels as LabelValues<T> | number, value);
+    }
+  }
+
+  /**
+   * prom-client's forms: value required; labels {} by default; no exemplarLabels, or `{}`, no
+   * exemplar. Everything is checked before the observation is counted.
+   */
+  private observeWithExemplar(data: ObserveDataWithExemplar<T>): void {
+    const { labels, value, exemplarLabels } = data;
+    if (labels === undefined && value === undefined && exemplarLabels === undefined) checkDataKeys(this.description, 'observe', data);
+    checkFinite(this.description, value);
+    const withExemplar = exemplarLabels !== undefined && checkedExemplarLabels(this.description, exemplarLabels) > 0 ? exemplarLabels : undefined;
+    if (labels === undefined) {
+      this.withoutLabels().observeWithExemplar(value, withExemplar);
+    } else {
+      if (typeof labels !== 'object' || labels === null) refuseDataLabels(this.description, labels);
+      this.childOf(labels).observeWithExemplar(value, withExemplar);
+    }
+  }
+
+  /**
+   * end(labels?) observes the seconds elapsed, for the start labels merged with these; with
+   * enableExemplars, end(labels?, exemplarLabels?) also merges the exemplar labels (prom-client's).
+   */
+  override startTimer(labels?: LabelValues<T>, exemplarLabels?: ExemplarLabelValues): (labels?: LabelValues<T>, exemplarLabels?: ExemplarLabelValues) => number {
+    if (this.exemplars === undefined) return super.startTimer(labels);
+    return startTimer<T, ExemplarLabelValues>(labels, (merged, seconds, endExemplarLabels) => {
+      this.observe({ labels: merged ?? {}, value: seconds, exemplarLabels: { ...exemplarLabels, ...endExemplarLabels } });
+    });
   }
 
   /** Creates the child's entries at zero, or sets an existing child back to zero (prom-client). */

@@ -2,14 +2,14 @@
 // of children by label values (each child keeps its slot numbers), registration and remove/reset.
 import { Buffer } from 'node:buffer';
 import { MAX_KEY_BYTES, encodeKey, familyNameOf } from '../store';
-import type { FileType, GaugeMode, MetricFile, MetricType, ProcessStore } from '../store';
+import type { ExemplarFileType, ExemplarLog, FileType, GaugeMode, MetricFile, MetricType, ProcessStore } from '../store';
 import { storeForNewMetric } from './active-store';
 import { checkAggregator } from './aggregator';
 import { scheduleCollect } from './collect-timer';
 import { claimFamilyName } from './family-names';
 import type { Aggregator, LabelValue, LabelValues, MetricObjectWithValues, MetricValue } from './metric-values';
-import { globalRegistry } from './registry';
-import type { Registry, RegistryContentType } from './registry';
+import { Registry, globalRegistry } from './registry';
+import type { RegistryContentType } from './registry';
 import { checkHelp, checkLabelNames, checkMetricName, describeMetric } from './validation';
 
 export type CollectFunction<M> = (this: M) => void | Promise<void>;
@@ -33,7 +33,11 @@ export interface MetricConfiguration<T extends string> {
    * collect-timer.ts.
    */
   collect?: CollectFunction<never>;
-  /** Exemplars have no place in the file format: `true` throws. */
+  /**
+   * Counters and histograms: inc() and observe() take `{ labels, value, exemplarLabels }` and keep
+   * the latest exemplar per series (per bucket), exposed in OpenMetrics. As in prom-client, every
+   * registry in `registers` must be an OpenMetrics one. Gauges and summaries refuse it.
+   */
   enableExemplars?: boolean;
 }
 
@@ -55,19 +59,44 @@ export function singleValues<T extends string>(
 }
 
 /**
- * prom-client's timer: end(labels?) hands the seconds elapsed since the start, and the start
- * labels merged with the end labels (undefined when neither was given), to `record`.
+ * prom-client's timer: end(labels?, extra?) hands the seconds elapsed since the start, the start
+ * labels merged with the end labels (undefined when neither was given) and `extra` (a histogram's
+ * end exemplar labels) to `record`.
  */
-export function startTimer<T extends string>(
+export function startTimer<T extends string, E = never>(
   startLabels: LabelValues<T> | undefined,
-  record: (labels: LabelValues<T> | undefined, seconds: number) => void,
-): (labels?: LabelValues<T>) => number {
+  record: (labels: LabelValues<T> | undefined, seconds: number, extra: E | undefined) => void,
+): (labels?: LabelValues<T>, extra?: E) => number {
   const start = process.hrtime.bigint();
-  return (endLabels) => {
+  return (endLabels, extra) => {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    record(startLabels === undefined && endLabels === undefined ? undefined : ({ ...startLabels, ...endLabels } as LabelValues<T>), seconds);
+    record(startLabels === undefined && endLabels === undefined ? undefined : ({ ...startLabels, ...endLabels } as LabelValues<T>), seconds, extra);
     return seconds;
   };
+}
+
+/** Whether exemplars are wanted: `enableExemplars` is a boolean, and true only where they can be exposed. */
+function checkEnableExemplars(description: string, option: unknown, supported: boolean): boolean {
+  if (option === undefined || option === false) return false;
+  if (option !== true) throw new TypeError(`${description}: option "enableExemplars" must be a boolean, got ${JSON.stringify(option)}`);
+  if (!supported) {
+    throw new Error(
+      `${description}: exemplars exist only on counters and histograms (OpenMetrics allows them nowhere else); remove enableExemplars`,
+    );
+  }
+  return true;
+}
+
+/** prom-client's rule, with the fix: exemplars are rendered by OpenMetrics registries only. */
+function checkExemplarRegistries(description: string, registers: ReadonlyArray<Registry<RegistryContentType>>): void {
+  const text = registers.findIndex((registry) => registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE);
+  if (text < 0) return;
+  const which = registers[text] === globalRegistry ? 'the default register' : `registry ${text} of "registers"`;
+  throw new TypeError(
+    `${description}: exemplars are supported only on OpenMetrics registries, and ${which} renders text 0.0.4, ` +
+      'which has no place for them: call setContentType(Registry.OPENMETRICS_CONTENT_TYPE) on it before creating ' +
+      'the metric (as prom-client requires)',
+  );
 }
 
 /** The text of a label value, as Python's str() and prom-client's template strings write it. */
@@ -87,6 +116,8 @@ export abstract class Metric<T extends string, C extends MetricChild> {
   abstract readonly type: MetricType;
   protected readonly store: ProcessStore;
   protected file!: MetricFile;
+  /** This process's latest exemplars of this metric's type, when enableExemplars is on. */
+  protected readonly exemplars: ExemplarLog | undefined;
   /** The one child of a metric without labels, created with the metric (as Python does). */
   protected unlabelled: C | undefined;
   /** Children in creation order, for get(). */
@@ -100,6 +131,8 @@ export abstract class Metric<T extends string, C extends MetricChild> {
     kind: string,
     config: MetricConfiguration<T>,
     reservedLabels: readonly string[],
+    /** The exemplar file a metric of this kind keeps exemplars in; none for gauges and summaries. */
+    exemplarType?: ExemplarFileType,
   ) {
     if (config === null || typeof config !== 'object') throw new TypeError(`${kind}: constructor expected a config object`);
     this.name = checkMetricName(kind, config.name);
@@ -112,14 +145,14 @@ export abstract class Metric<T extends string, C extends MetricChild> {
       throw new TypeError(`${this.description}: option "collect" must be a function`);
     }
     this.collectCallback = config.collect;
-    if (config.enableExemplars === true) {
-      throw new Error(`${this.description}: exemplars are not supported (the multiprocess file format has no place for them)`);
-    }
+    const exemplarsWanted = checkEnableExemplars(this.description, config.enableExemplars, exemplarType !== undefined);
     this.registers = config.registers ?? [globalRegistry];
     if (!Array.isArray(this.registers)) throw new TypeError(`${this.description}: option "registers" must be an array`);
     for (const registry of this.registers) registry.checkCanRegister(this);
+    if (exemplarsWanted) checkExemplarRegistries(this.description, this.registers);
     // An omitted metric writes no file: its values live in this process only, as get() shows them.
     this.store = storeForNewMetric(this.aggregator === 'omit');
+    this.exemplars = exemplarsWanted && exemplarType !== undefined ? this.store.exemplars(exemplarType) : undefined;
   }
 
   /** The family name in the file keys (a counter's name without `_total`). */

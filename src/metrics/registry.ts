@@ -11,10 +11,10 @@ import {
   renderProtobuf,
   renderText,
 } from '../collect';
-import type { MetricFamily, MetricType, OpenMetricsContentType, ProtobufContentType, Sample, TextContentType } from '../collect';
-import { familyNameOf } from '../store';
+import type { MetricFamily, MetricType, OpenMetricsContentType, ProtobufContentType, Sample, SampleExemplar, TextContentType } from '../collect';
+import { checkExemplarLabels, familyNameOf } from '../store';
 import { activeStore } from './active-store';
-import type { MetricObjectWithValues, MetricValue } from './metric-values';
+import type { ExemplarValue, MetricObjectWithValues, MetricValue } from './metric-values';
 import { describeMetric } from './validation';
 
 export type PrometheusContentType = TextContentType;
@@ -53,7 +53,12 @@ function describeRegistered(metric: RegisteredMetric): string {
 /** A metric's get() as a collector family, so one renderer serves both modes. */
 async function familyOf(metric: RegisteredMetric): Promise<MetricFamily> {
   const object = await metric.get();
-  const samples: Sample[] = object.values.map((value) => ({ name: value.metricName ?? object.name, labels: stringLabels(value.labels), value: value.value }));
+  const samples: Sample[] = object.values.map((value) => {
+    const sample: Sample = { name: value.metricName ?? object.name, labels: stringLabels(value.labels), value: value.value };
+    const exemplar = sampleExemplarOf(value.exemplar);
+    if (exemplar !== undefined) sample.exemplar = exemplar;
+    return sample;
+  });
   const family: MetricFamily = { name: familyNameOf(object.name, object.type), help: object.help, type: object.type, samples };
   if (object.nativeHistograms !== undefined) {
     family.nativeHistograms = object.nativeHistograms.map(({ labels, ...histogram }) => ({ labels: stringLabels(labels), histogram }));
@@ -65,6 +70,20 @@ function stringLabels(labels: Readonly<Record<string, string | number>>): Record
   const text: Record<string, string> = {};
   for (const [name, value] of Object.entries(labels)) text[name] = String(value);
   return text;
+}
+
+/**
+ * A get() exemplar as the renderer takes it, or none when it could not be exposed: prom-client's
+ * own metrics (memory mode) leave a placeholder without a timestamp after a refused call, and
+ * accept label names that would make Prometheus refuse the whole scrape.
+ */
+function sampleExemplarOf(exemplar: ExemplarValue | null | undefined): SampleExemplar | undefined {
+  if (exemplar === null || exemplar === undefined || typeof exemplar !== 'object') return undefined;
+  const { labelSet, value, timestamp } = exemplar;
+  if (!Number.isFinite(value) || !(timestamp > 0 && Number.isFinite(timestamp)) || checkExemplarLabels(labelSet) < 0) return undefined;
+  const labels: Record<string, string> = {};
+  for (const name in labelSet) labels[name] = String(labelSet[name]);
+  return { labels, value, timestamp };
 }
 
 export interface RegistryOptions {
@@ -217,12 +236,15 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
 
   /** Families of `metrics`; in multiprocess mode merged from the directory (all of it on request). */
   private async families(metrics: RegisteredMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
-    const dir = activeStore()?.dir;
+    const store = activeStore();
+    const dir = store?.dir;
     if (dir === undefined) return Promise.all(metrics.map(familyOf));
     const fixed = await Promise.all(metrics.filter((metric) => metric.fixedValues === true).map(familyOf));
     const inFiles = metrics.filter((metric) => metric.fixedValues !== true);
     if (inFiles.length === 0 && !wholeDirectory) return fixed;
     await Promise.all(inFiles.map((metric) => metric.runCollect?.()));
+    // This process's own scrape shows its latest exemplars, not those of the last flush.
+    store?.flushExemplars();
     const merged = this.collectorFor(dir).collect();
     if (wholeDirectory) return [...merged, ...fixed];
     const wanted = new Set(inFiles.map((metric) => familyNameOf(metric.name, metric.type)));
@@ -263,8 +285,12 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
   }
 }
 
-/** The default registry metrics join unless told otherwise (prom-client's `register`). */
-export const globalRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE, { wholeDirectory: true });
+/**
+ * The default registry metrics join unless told otherwise (prom-client's `register`). Typed for
+ * both text content types, so that `register.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`,
+ * which exemplars need, compiles (prom-client's typing refuses it), and metrics() stays a string.
+ */
+export const globalRegistry = new Registry<PrometheusContentType | OpenMetricsContentType>(Registry.PROMETHEUS_CONTENT_TYPE, { wholeDirectory: true });
 
 /** Content types, as prom-client exports them. */
 export const prometheusContentType: PrometheusContentType = TEXT_CONTENT_TYPE;
