@@ -1,5 +1,6 @@
 // Reads every *.db file of a directory and merges them (and the *.nhdb files of native histograms,
-// through native-files.ts); keeps per-file caches between scrapes.
+// through native-files.ts, and the *.exemplars files, through exemplar-merge.ts); keeps per-file
+// caches between scrapes.
 // A bad file never fails a scrape: it is skipped (or the rest of it), warned about once, counted.
 
 import * as fs from 'node:fs';
@@ -7,6 +8,7 @@ import * as path from 'node:path';
 import { logger } from '../logger';
 import {
   ARCHIVE_GAUGE_MODES,
+  EXEMPLAR_EXTENSION,
   GAUGE_MODE_TRAITS,
   KeyIndex,
   MetricFileReader,
@@ -22,6 +24,7 @@ import {
   withoutAbsorbedClaims,
 } from '../store';
 import type { FileName } from '../store';
+import { ExemplarMerger } from './exemplar-merge';
 import { SERIES_LIMIT_REACHED, SampleMerger } from './merge';
 import type { EntryResolver } from './merge';
 import { QuantileMerger } from './quantile-merge';
@@ -152,6 +155,8 @@ export class DirectoryCollector {
   private corruptFiles = 0;
   private filesVanished = false;
   private readonly native = new NativeHistogramFiles(this.buffer);
+  /** The latest exemplar of each series, from the exemplar files (read after the .db files). */
+  private readonly exemplars: ExemplarMerger;
   /** The problem last warned about, per file name ('' for the directory, UNSETTLED_KEY for scrapes). */
   private readonly warned = new Map<string, string>();
 
@@ -168,6 +173,7 @@ export class DirectoryCollector {
     this.keys = new KeyIndex(this.seriesLimit);
     this.merger = new SampleMerger(this.keys, this.seriesLimit);
     this.quantiles = new QuantileMerger(this.buffer);
+    this.exemplars = new ExemplarMerger(this.merger, this.keys, this.buffer);
   }
 
   collect(): MetricFamily[] {
@@ -209,17 +215,21 @@ export class DirectoryCollector {
     this.bytesRead = 0;
     this.limitedFiles = 0;
     this.native.beginScrape();
+    this.exemplars.beginScrape(this.merger, this.keys);
     this.filesRead = 0;
     this.corruptFiles = 0;
     this.filesVanished = false;
-    const otherNames = names.filter((name) => !name.endsWith(NATIVE_HISTOGRAM_EXTENSION));
+    const otherNames = names.filter((name) => !name.endsWith(NATIVE_HISTOGRAM_EXTENSION) && !name.endsWith(EXEMPLAR_EXTENSION));
     for (const name of otherNames) this.count(name.endsWith('.db') ? this.collectFile(name) : this.collectSketchFile(name, now));
+    // Exemplars never need a scrape again: a file a compaction moved is in its archive, and the
+    // latest of a claim and its archive is the same exemplar.
+    for (const name of names) if (name.endsWith(EXEMPLAR_EXTENSION)) this.countExemplarFile(this.collectExemplarFile(name));
     for (const name of this.nativeFileNames()) this.count(this.collectNativeFile(name));
     let nativeProblem: string | undefined;
     const warnNative = (problem: string): void => {
       nativeProblem ??= problem;
     };
-    const families = joinNativeFamilies(this.merger.families(this.quantiles), this.native.families(warnNative), warnNative);
+    const families = joinNativeFamilies(this.merger.families(this.quantiles, this.exemplars), this.native.families(warnNative), warnNative);
     if (nativeProblem === undefined) this.clearWarning(NATIVE_WARNING_KEY);
     else this.warnOnce(NATIVE_WARNING_KEY, `${this.dir}: ${nativeProblem}`);
     this.stats.collapsedSketchWindows = this.quantiles.collapsedBlocks;
@@ -230,6 +240,11 @@ export class DirectoryCollector {
     this.stats.trackedSeries = this.merger.seriesCount + this.native.seriesCount;
     this.stats.series = this.merger.seriesCount - this.merger.unusedSeries() + this.native.seriesCount;
     return { families, filesVanished: this.filesVanished };
+  }
+
+  /** An exemplar file gone is no move of values (see scrapeOnce): it counts as nothing. */
+  private countExemplarFile(outcome: 'read' | 'partly' | 'corrupt' | 'limited' | 'vanished'): void {
+    this.count(outcome === 'vanished' ? 'missing' : outcome);
   }
 
   private count(outcome: 'read' | 'partly' | 'corrupt' | 'limited' | 'missing' | 'vanished'): void {
@@ -328,6 +343,7 @@ export class DirectoryCollector {
     const present = new Set(names);
     for (const name of this.files.keys()) if (!present.has(name)) this.files.delete(name);
     this.quantiles.keepFiles(present);
+    this.exemplars.keepFiles(present);
     for (const name of this.warned.keys()) if (hasMetricFileExtension(name) && !present.has(name)) this.warned.delete(name);
     return names;
   }
@@ -448,6 +464,15 @@ export class DirectoryCollector {
       const outcome = this.quantiles.collectFile(fileName, filePath, now, budget);
       return outcome.status === 'corrupt' ? { status: 'unreadable', problem: outcome.problem } : outcome;
     });
+  }
+
+  /** A counter's or histogram's exemplar file: the latest exemplar of each of its series goes to the exemplar merge. */
+  private collectExemplarFile(fileName: string): 'read' | 'partly' | 'corrupt' | 'limited' | 'vanished' {
+    const name = parseFileName(fileName);
+    const misnamed = name?.exemplars === true ? undefined : `counter_PID${EXEMPLAR_EXTENSION} or histogram_PID${EXEMPLAR_EXTENSION}`;
+    return this.collectSideFile(fileName, misnamed, 'exemplars', (filePath, budget) =>
+      name === undefined ? { status: 'missing' } : this.exemplars.read(fileName, name, filePath, budget),
+    );
   }
 
   /** A native histogram file: its series go to the native merge, its bytes count like any file's. */

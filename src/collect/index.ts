@@ -14,7 +14,7 @@ export type { OpenMetricsContentType, ProtobufContentType, TextContentType } fro
 export { renderProtobuf } from './protobuf';
 export { NativeGroup, NativeMerge, memberProblem, mergeNativeHistograms, resolveNativeKey } from './native-merge';
 export type { NativeMember, NativeSource } from './native-merge';
-export type { BucketSpan, MetricFamily, MetricType, NativeHistogram, NativeHistogramSeries, Sample } from './types';
+export type { BucketSpan, MetricFamily, MetricType, NativeHistogram, NativeHistogramSeries, Sample, SampleExemplar } from './types';
 
 /** One-shot collect of a directory (no cache kept). */
 export function collectDirectory(dir: string, options?: CollectorOptions): MetricFamily[] {

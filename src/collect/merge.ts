@@ -12,7 +12,7 @@ import {
   reductionOf,
 } from '../store';
 import type { DecodedKey, FileType, GaugeMode, KeyIndex, Reduction } from '../store';
-import type { MetricFamily, Sample } from './types';
+import type { MetricFamily, Sample, SampleExemplar } from './types';
 
 /** Where a summary series' quantile samples come from (the sketch files), asked when it is emitted. */
 export interface QuantileSource {
@@ -38,6 +38,11 @@ export interface EntryResolver {
 
 /** A target for an entry whose new series would pass the merger's limit (found again each time). */
 export const SERIES_LIMIT_REACHED = -(2 ** 31);
+
+/** What gives merged samples their exemplars (exemplar-merge.ts): the latest of a series, if any. */
+export interface ExemplarSource {
+  exemplarFor(series: number, type: FileType, sample: Sample): SampleExemplar | undefined;
+}
 
 // Reductions as numbers, for the typed array the scrape loop switches on.
 const SUM = 0;
@@ -410,9 +415,10 @@ export class SampleMerger {
 
   /**
    * The families of the last scrape, by name, series by labels; histograms cumulative with
-   * `_count`; summaries with the quantiles `quantiles` has for them.
+   * `_count`; summaries with the quantiles `quantiles` has for them; with `exemplars`, the samples
+   * that have one carry it.
    */
-  families(quantiles?: QuantileSource): MetricFamily[] {
+  families(quantiles?: QuantileSource, exemplars?: ExemplarSource): MetricFamily[] {
     if (this.familyOrder === undefined) {
       this.familyOrder = [...this.familiesByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
@@ -430,14 +436,14 @@ export class SampleMerger {
         const quantileSamples = shown ? quantiles?.quantileSamples(family.name, group.identity) : undefined;
         if (quantileSamples === 'pruned') continue;
         if (quantileSamples !== undefined) samples.push(...quantileSamples);
-        this.emitGroup(family, group, samples);
+        this.emitGroup(family, group, samples, exemplars);
       }
       if (samples.length > 0) result.push({ name: family.name, help: family.help, type: family.type, samples });
     }
     return result;
   }
 
-  private emitGroup(family: Family, group: SeriesGroup, samples: Sample[]): void {
+  private emitGroup(family: Family, group: SeriesGroup, samples: Sample[], exemplars: ExemplarSource | undefined): void {
     const { values, seen } = this;
     let derivedCount = false;
     const buckets = group.buckets;
@@ -447,7 +453,7 @@ export class SampleMerger {
       for (const series of buckets.series) {
         if (seen[series] === 0) continue;
         cumulative += values[series];
-        samples.push({ name: this.sampleNames[series], labels: this.sampleLabels[series], value: cumulative });
+        samples.push(this.sampleOf(series, cumulative, family.type, exemplars));
         derivedCount = true;
       }
       // Python: `_count` is the +Inf bucket (the last cumulative value), replacing any stored one.
@@ -459,8 +465,15 @@ export class SampleMerger {
       const name = this.sampleNames[series];
       if (derivedCount && name === countName) continue;
       const value = family.reduction === AVERAGE ? values[series] / this.stamps[series] : values[series];
-      samples.push({ name, labels: this.sampleLabels[series], value });
+      samples.push(this.sampleOf(series, value, family.type, exemplars));
     }
+  }
+
+  private sampleOf(series: number, value: number, type: FileType, exemplars: ExemplarSource | undefined): Sample {
+    const sample: Sample = { name: this.sampleNames[series], labels: this.sampleLabels[series], value };
+    const exemplar = exemplars?.exemplarFor(series, type, sample);
+    if (exemplar !== undefined) sample.exemplar = exemplar;
+    return sample;
   }
 }
 

@@ -1,14 +1,22 @@
 // The merged view of a metrics directory, as the collector hands it to renderers and callers.
-import type { MetricType, NativeHistogram } from '../store';
+import type { Exemplar, MetricType, NativeHistogram } from '../store';
 
 export type { MetricType, NativeHistogram };
 export type { BucketSpan } from '../store';
+
+/** An exemplar: labels (in the order the app gave them), value, unix seconds. */
+export type SampleExemplar = Exemplar;
 
 export interface Sample {
   name: string;
   /** Shared between scrapes for the same series: treat as read-only. */
   labels: Readonly<Record<string, string>>;
   value: number;
+  /**
+   * The latest exemplar of this series across processes: only on a counter's `_total` and a
+   * histogram's `_bucket` samples (OpenMetrics allows them nowhere else); rendered in OpenMetrics.
+   */
+  exemplar?: SampleExemplar;
 }
 
 /** The native part of one histogram series (its label set), merged across processes. */

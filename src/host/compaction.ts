@@ -1,7 +1,9 @@
 // Compaction: folds the files of dead processes into one archive file per type (and gauge mode)
 // and app, in the same byte format, so a directory stays bounded however often workers are
 // recycled. A summary's sketch file is claimed and folded the same way into
-// summary_archive[@APP].sketch, keeping the windows that have not expired yet (sketch-fold.ts). A dead process's file goes into the archive of the app credited with it
+// summary_archive[@APP].sketch, keeping the windows that have not expired yet (sketch-fold.ts), and
+// a counter's or histogram's exemplar file into counter_archive[@APP].exemplars, keeping the latest
+// exemplar of each series (exemplar-fold.ts). A dead process's file goes into the archive of the app credited with it
 // (AppAttribution: its owner record's app, or none), and its claim carries that app in its name,
 // so a scrape credits the same app before, during and after the move.
 //
@@ -31,6 +33,7 @@ import * as path from 'node:path';
 import {
   ARCHIVE_GAUGE_MODES,
   AppAttribution,
+  ExemplarFileReader,
   GAUGE_MODE_TRAITS,
   SketchFileReader,
   archiveNameOf,
@@ -47,6 +50,7 @@ import {
 } from '../store';
 import type { ArchiveGaugeMode, FileName } from '../store';
 import { ArchiveFold } from './archive-fold';
+import { ExemplarFold } from './exemplar-fold';
 import { acquireCompactionLock } from './compaction-lock';
 import { SketchFold } from './sketch-fold';
 import { NativeArchiveFold } from './native-archive-fold';
@@ -198,7 +202,13 @@ class Compaction {
     // Sketches: dead processes' windows are kept until they expire, judged as of now. Native
     // histogram files are given in name order with their names: sums then add up in the collector's order.
     const fold =
-      kind.sketch === true ? new SketchFold(Date.now()) : kind.native === true ? new NativeArchiveFold() : new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
+      kind.sketch === true
+        ? new SketchFold(Date.now())
+        : kind.native === true
+          ? new NativeArchiveFold()
+          : kind.exemplars === true
+            ? new ExemplarFold()
+            : new ArchiveFold(kind.type, kind.mode as ArchiveGaugeMode | undefined);
     let newGeneration = generation + 1;
     for (const claimName of pending) {
       fold.addFile(path.join(this.dir, claimName));
@@ -328,6 +338,11 @@ function wholeFileProblem(filePath: string, kind: FileName): string | undefined 
   if (kind.sketch === true) {
     const result = new SketchFileReader(filePath).read(Date.now(), true);
     return result.status === 'missing' ? 'missing' : result.problem;
+  }
+  if (kind.exemplars === true) {
+    // A damaged slot only loses its own exemplar: the rest of the file is folded.
+    const result = new ExemplarFileReader(filePath).read();
+    return result.status === 'missing' ? 'missing' : result.status === 'unreadable' ? result.problem : undefined;
   }
   const native = kind.native === true;
   const result = readMetricFile(filePath);
