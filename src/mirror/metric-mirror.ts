@@ -1,9 +1,11 @@
 // Copies the series of one prom-client metric into the store. Keys and slots are made once per
-// series; after that a pass reads each series' values and writes only those that changed.
+// series; after that a pass reads each series' values and writes only those that changed, and
+// each exemplar newer than the one copied last (prom-client 15, enableExemplars).
 
-import type { MetricFile } from '../store';
+import { checkExemplarLabels } from '../store';
+import type { ExemplarLabels, ExemplarLog, MetricFile } from '../store';
 import type { LabelValues, MetricLike } from './registry-shape';
-import { seriesMap } from './registry-shape';
+import { isObject, seriesMap } from './registry-shape';
 import type { SeriesLayout } from './series-layouts';
 
 /**
@@ -17,6 +19,21 @@ interface SeriesSlots<Entry> {
   entry: Entry;
   /** What a cumulative series had written when its entry was replaced: the store carries on from it. */
   carried: number[] | undefined;
+  /** The keys of its samples: an exemplar's key is its sample's. */
+  keys: string[];
+  /** Per position, once its first exemplar shows: its index in the log, and what was copied last. */
+  exemplars: CopiedExemplars | undefined;
+}
+
+/**
+ * prom-client overwrites one Exemplar object in place on every call, so what was copied is kept
+ * by its parts: the labels object, the value and the timestamp.
+ */
+interface CopiedExemplars {
+  indexes: number[];
+  labelSets: unknown[];
+  values: unknown[];
+  timestamps: unknown[];
 }
 
 /** A series the store refused (say a label value past the format's limits): never retried. */
@@ -25,6 +42,7 @@ const REFUSED = null;
 export class MetricMirror<Entry extends { labels: LabelValues }> {
   private readonly series = new Map<string, SeriesSlots<Entry> | typeof REFUSED>();
   private readonly current: Float64Array;
+  private readonly exemplarsRead: unknown[] = [];
 
   constructor(
     readonly metric: MetricLike,
@@ -34,6 +52,8 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
     private readonly defaultLabels: Readonly<Record<string, string>>,
     /** Told what could not be mirrored; the caller keeps it to one warning per metric. */
     private readonly refuse: (problem: string) => void,
+    /** The store's exemplar log for this metric's type, asked only once an exemplar shows. */
+    private readonly exemplarLog?: () => ExemplarLog,
   ) {
     this.current = new Float64Array(layout.width);
   }
@@ -68,6 +88,38 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
         else file.set(slots.slots[i], value);
         written[i] = value;
       }
+      if (layout.readExemplars !== undefined && this.exemplarLog !== undefined) this.copyExemplars(slots, layout.readExemplars);
+    }
+  }
+
+  /**
+   * Copies each exemplar of a series that is not the one copied last, with its own timestamp.
+   * prom-client leaves a placeholder without a timestamp when its check refused a call (skipped),
+   * and lets through label names that would fail the whole scrape (refused, one warning).
+   */
+  private copyExemplars(slots: SeriesSlots<Entry>, read: (entry: Entry, out: unknown[]) => void): void {
+    const found = this.exemplarsRead;
+    read(slots.entry, found);
+    for (let i = 0; i < this.layout.width; i++) {
+      const exemplar = found[i];
+      if (!isObject(exemplar)) continue;
+      const { labelSet, value, timestamp } = exemplar;
+      if (typeof timestamp !== 'number' || !(timestamp > 0) || !Number.isFinite(timestamp)) continue;
+      const copied = (slots.exemplars ??= { indexes: [], labelSets: [], values: [], timestamps: [] });
+      if (copied.timestamps[i] === timestamp && copied.labelSets[i] === labelSet && copied.values[i] === value) continue;
+      copied.labelSets[i] = labelSet;
+      copied.values[i] = value;
+      copied.timestamps[i] = timestamp;
+      if (typeof value !== 'number' || !Number.isFinite(value) || checkExemplarLabels(labelSet) < 0) {
+        this.refuse(
+          'an exemplar was left out: its value or labels cannot be exposed (label names must match ' +
+            '[a-zA-Z_][a-zA-Z0-9_]*, values be strings or numbers, at most 128 characters in all)',
+        );
+        continue;
+      }
+      const log = (this.exemplarLog as () => ExemplarLog)();
+      copied.indexes[i] ??= log.indexOf(slots.keys[i]);
+      log.record(copied.indexes[i], labelSet as ExemplarLabels, value, timestamp);
     }
   }
 
@@ -81,7 +133,7 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
         const slotNumbers = keys.map((key) => this.file.slotOf(key));
         // A key may already be in the file (an earlier mirror of this metric): start from its value.
         const written = slotNumbers.map((slot) => this.file.get(slot));
-        slots = { slots: slotNumbers, written, entry, carried: undefined };
+        slots = { slots: slotNumbers, written, entry, carried: undefined, keys, exemplars: undefined };
       } catch (error) {
         this.refuse(`a series was left out: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -107,6 +107,8 @@ export class RegistryMirror {
         this.refuse(name, `writing it failed: ${describe(error)}`);
       }
     }
+    // The pass is the delay already: the exemplars it copied go to their files at once.
+    this.store?.flushExemplars();
   }
 
   /**
@@ -187,7 +189,9 @@ export class RegistryMirror {
     if (layout === undefined) return undefined;
     const store = this.store as ProcessStore;
     const refuse = (problem: string): void => this.refuse(name, problem);
-    const values = new MetricMirror(metric, layout, store.file(layout.fileType, layout.gaugeMode), defaultLabels, refuse);
+    const exemplarType = layout.exemplarType;
+    const exemplarLog = exemplarType === undefined ? undefined : () => store.exemplars(exemplarType);
+    const values = new MetricMirror(metric, layout, store.file(layout.fileType, layout.gaugeMode), defaultLabels, refuse, exemplarLog);
     if (type !== 'summary') return values;
     // A summary's quantiles go to the sketch file, where they merge with every other process's.
     const quantiles = new SummarySketchMirror(metric, store.sketchFile(), name, help, defaultLabels, refuse);

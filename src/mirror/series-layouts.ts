@@ -2,8 +2,8 @@
 // the worker library and Python write them (see DESIGN.md "The file store").
 
 import { GAUGE_MODE_TRAITS, encodeKey, familyNameOf, floatToGoString } from '../store';
-import type { FileType, GaugeMode, Stamp } from '../store';
-import { isHistogramEntry, isSummaryEntry, isValueEntry } from './registry-shape';
+import type { ExemplarFileType, FileType, GaugeMode, Stamp } from '../store';
+import { isHistogramEntry, isObject, isSummaryEntry, isValueEntry } from './registry-shape';
 import type { HistogramEntry, LabelValues, SummaryEntry, ValueEntry } from './registry-shape';
 
 /** The samples of one series of one metric: which file, which keys, and how to read the values. */
@@ -24,6 +24,14 @@ export interface SeriesLayout<Entry extends { labels: LabelValues }> {
   keys(labels: Record<string, string>): string[];
   /** Copies the series' current values into out[0..width). */
   read(entry: Entry, out: Float64Array): void;
+  /** Counters and histograms: the exemplar file their exemplars go to. */
+  readonly exemplarType?: ExemplarFileType;
+  /**
+   * prom-client 15's exemplars of the series into out[0..width), by the same positions as the
+   * keys (undefined where there is none, or one outside its bucket): unchecked objects, as the
+   * app's prom-client holds them.
+   */
+  readExemplars?(entry: Entry, out: unknown[]): void;
 }
 
 /** Counters hold this process's total; the merge sums the totals of all pids, dead ones too. */
@@ -38,6 +46,10 @@ export function counterLayout(name: string, help: string): SeriesLayout<ValueEnt
     isEntry: isValueEntry,
     keys: (labels) => [encodeKey(metricName, name, labels, help)],
     read: readValue,
+    exemplarType: 'counter',
+    readExemplars(entry, out) {
+      out[0] = (entry as ValueEntry & { exemplar?: unknown }).exemplar;
+    },
   };
 }
 
@@ -101,6 +113,22 @@ export function histogramLayout(name: string, help: string, upperBounds: readonl
       }
       out[boundKeys.length] = entry.count - counted;
       out[boundKeys.length + 1] = entry.sum;
+    },
+    exemplarType: 'histogram',
+    // prom-client keeps them by bound text, +Inf under '-1' (its key for "past every bound").
+    readExemplars(entry, out) {
+      const exemplars = (entry as HistogramEntry & { bucketExemplars?: unknown }).bucketExemplars;
+      for (let i = 0; i <= boundKeys.length; i++) {
+        const exemplar = isObject(exemplars) ? exemplars[i < boundKeys.length ? boundKeys[i] : '-1'] : undefined;
+        // An exemplar belongs in the first bucket whose bound holds it: anything else is dropped.
+        const fits =
+          isObject(exemplar) &&
+          typeof exemplar.value === 'number' &&
+          (i === boundKeys.length || exemplar.value <= upperBounds[i]) &&
+          (i === 0 || exemplar.value > upperBounds[i - 1]);
+        out[i] = fits ? exemplar : undefined;
+      }
+      out[boundKeys.length + 1] = undefined;
     },
   };
 }
