@@ -51,13 +51,14 @@ describe('compaction killed after each of its steps', function () {
     pristine = makeTempDir('pm2-prom-compaction-pristine-');
     // Live workers (this process's threads), archives from an earlier compaction, and the files
     // of more dead workers since: the compaction under test folds those into the archives, one
-    // set per app (the workers of app "api", and those that recorded no app).
-    for (let thread = 1; thread <= 2; thread++) writeWorker(pristine, { pid: process.pid, threadId: thread }, 100 + thread).close();
+    // set per app (the workers of app "api", and those that recorded no app). Exemplar files go
+    // through the same steps into their own archives.
+    for (let thread = 1; thread <= 2; thread++) writeWorker(pristine, { pid: process.pid, threadId: thread }, 100 + thread, { exemplars: true }).close();
     nextMillisecond();
     const app = (lifetime: number): string | undefined => (lifetime % 2 === 0 ? 'api' : undefined);
-    for (let lifetime = 0; lifetime < 3; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime) });
+    for (let lifetime = 0; lifetime < 3; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime), exemplars: true });
     assert.deepEqual(compactDirectory(pristine).problems, []);
-    for (let lifetime = 3; lifetime < 5; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime) });
+    for (let lifetime = 3; lifetime < 5; lifetime++) workerLifetime(pristine, lifetime, { app: app(lifetime), exemplars: true });
   });
   after(() => {
     removeDir(buildDir);
@@ -70,7 +71,10 @@ describe('compaction killed after each of its steps', function () {
   afterEach(() => removeDir(workDir));
 
   it('loses no value and counts none twice: scrapes after the kill, after a killed recovery, after the next compaction', () => {
-    const expected = scrape(pristine);
+    // Text (with the native histograms) and OpenMetrics: every sample, and the exemplars.
+    const scrapeAll = (dir: string): string => `${scrape(dir)}${scrape(dir, 'openmetrics')}`;
+    const expected = scrapeAll(pristine);
+    assert.match(expected, /# \{traceId="w4-mail"\}/, 'the latest dead worker\'s exemplar is there');
     const expectedByApp = attributedScrape(pristine);
     assert.match(expectedByApp, /pm2_app="api"/);
     const liveFiles = fs.readdirSync(pristine).filter((name) => parseFileName(name)?.pid === process.pid).length;
@@ -80,7 +84,17 @@ describe('compaction killed after each of its steps', function () {
     assert.equal(full.lines.at(-1), `done ${stepLines.length}`);
     const seen = new Set(stepLines.map((line) => line.split(' ')[1]));
     assert.deepEqual([...seen].sort(), ['archive-renamed', 'archive-written', 'claim-deleted', 'claimed']);
-    assert.equal(scrape(workDir), expected);
+    assert.deepEqual(
+      stepLines.filter((line) => /archive(@\S+)?\.exemplars$/.test(line)).map((line) => line.split(' ').slice(1).join(' ')),
+      [
+        'archive-renamed counter_archive.exemplars',
+        'archive-renamed counter_archive@api.exemplars',
+        'archive-renamed histogram_archive.exemplars',
+        'archive-renamed histogram_archive@api.exemplars',
+      ],
+      'the exemplar files go through the same steps',
+    );
+    assert.equal(scrapeAll(workDir), expected);
     assert.equal(attributedScrape(workDir), expectedByApp);
 
     for (let killAt = 1; killAt <= stepLines.length; killAt++) {
@@ -90,23 +104,24 @@ describe('compaction killed after each of its steps', function () {
       const killed = compactInChild(childScript, workDir, killAt);
       assert.equal(killed.signal, 'SIGKILL', `killed after step ${step}`);
       // Claimed names hold the inode, which differs in every copy of the directory.
-      const withoutInode = (line: string | undefined): string | undefined => line?.replace(/\.i\d+\.(db|sketch|nhdb)/g, '.$1');
+      const withoutInode = (line: string | undefined): string | undefined => line?.replace(/\.i\d+\.(db|sketch|nhdb|exemplars)/g, '.$1');
       assert.equal(withoutInode(killed.lines.at(-1)), withoutInode(step), 'the child ran the same steps as the full run');
-      assert.equal(scrape(workDir), expected, `scrape right after a kill after step ${step}`);
+      assert.equal(scrapeAll(workDir), expected, `scrape right after a kill after step ${step}`);
       assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape right after a kill after step ${step}`);
 
       // The compaction that cleans up after the kill is killed too, after its own first step.
       const recovery = compactInChild(childScript, workDir, 1);
-      assert.equal(scrape(workDir), expected, `scrape after killing the recovery (${recovery.lines.join(', ')}) of a kill after ${step}`);
+      assert.equal(scrapeAll(workDir), expected, `scrape after killing the recovery (${recovery.lines.join(', ')}) of a kill after ${step}`);
       assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape after killing the recovery of a kill after ${step}`);
 
       const next = compactDirectory(workDir);
       assert.deepEqual(next.problems, [], `next compaction after a kill after step ${step}`);
-      assert.equal(scrape(workDir), expected, `scrape after the next compaction (killed after step ${step})`);
+      assert.equal(scrapeAll(workDir), expected, `scrape after the next compaction (killed after step ${step})`);
       assert.equal(attributedScrape(workDir), expectedByApp, `labelled scrape after the next compaction (killed after step ${step})`);
       const left = fs.readdirSync(workDir).sort();
-      // The live files, nine archives for each app (api, and none: a summary's sketches and native histograms have their own), and the live process's owner record.
-      assert.equal(left.length, liveFiles + 2 * 9 + 1, `only live files and archives are left (killed after step ${step}): ${left.join(' ')}`);
+      // The live files, eleven archives for each app (api, and none: a summary's sketches, native
+      // histograms and the two types' exemplars have their own), and the live process's owner record.
+      assert.equal(left.length, liveFiles + 2 * 11 + 1, `only live files and archives are left (killed after step ${step}): ${left.join(' ')}`);
     }
   });
 });

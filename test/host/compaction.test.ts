@@ -328,4 +328,47 @@ describe('compaction', function () {
     }
     assert.ok(names.includes('counter_archive.db') && names.includes('gauge_mostrecent_archive.db'), names.join(' '));
   });
+
+  it('folds exemplar files too, keeping the latest exemplar of the dead per series, the scrape unchanged', () => {
+    for (let thread = 1; thread <= 2; thread++) writeWorker(dir, { pid: process.pid, threadId: thread }, 1000 + thread, { exemplars: true }).close();
+    const liveFiles = fs.readdirSync(dir).length;
+    for (let lifetime = 0; lifetime < 120; lifetime++) {
+      workerLifetime(dir, lifetime, { exemplars: true });
+      if ((lifetime + 1) % 40 !== 0) continue;
+      const before = scrape(dir, 'openmetrics');
+      const report = compactDirectory(dir);
+      assert.deepEqual(report.problems, []);
+      // Per dead worker: the ARCHIVES kinds of file, and 2 exemplar files.
+      assert.equal(report.absorbed, 40 * (ARCHIVES + 2), `after lifetime ${lifetime}`);
+      assert.equal(scrape(dir, 'openmetrics'), before, `after lifetime ${lifetime}: the scrape, exemplars included, is unchanged`);
+      assert.equal(fs.readdirSync(dir).length, liveFiles + ARCHIVES + 2, `after lifetime ${lifetime}: ${fs.readdirSync(dir).join(' ')}`);
+    }
+    const text = scrape(dir, 'openmetrics');
+    // The newest lifetime (119) wrote the latest mail exemplar; live workers wrote theirs before all of them.
+    assert.match(text, /^jobs_total\{queue="mail"\} \d+ # \{traceId="w119-mail"\} 5 \d+(\.\d+)?$/m);
+    assert.match(text, /^jobs_total\{queue="odd"\} \d+ # \{traceId="w119-odd"\} 2 /m);
+    assert.match(text, /^jobs_total\{queue="even"\} \d+ # \{traceId="w118-even"\} 2 /m);
+    assert.match(text, /^latency_seconds_bucket\{route="\/a",le="\+Inf"\} \d+ # \{traceId="w119-\/a-8"\} 8 /m);
+    nextMillisecond();
+    // A live worker's newer exemplar wins over the archive's.
+    writeWorker(dir, { pid: process.pid, threadId: 1 }, 1001, { exemplars: true }).close();
+    assert.match(scrape(dir, 'openmetrics'), /^jobs_total\{queue="mail"\} \d+ # \{traceId="w1001-mail"\} 2 /m);
+  });
+
+  it("leaves Python's merge of a directory with exemplar archives as it was", function () {
+    writeWorker(dir, { pid: process.pid, threadId: 1 }, 7, { exemplars: true }).close();
+    for (let lifetime = 0; lifetime < 5; lifetime++) workerLifetime(dir, lifetime, { exemplars: true });
+    const python = pythonCollect(dir);
+    if (python === undefined) {
+      console.log(`      (${NO_PYTHON_CLIENT})`);
+      this.skip();
+    }
+    const before = parseExposition(python);
+    assert.deepEqual(compactDirectory(dir).problems, []);
+    assert.ok(fs.existsSync(`${dir}/counter_archive.exemplars`) && fs.existsSync(`${dir}/histogram_archive.exemplars`));
+    assertSameSamples(parseExposition(pythonCollect(dir) ?? ''), before, "Python's merge after compaction");
+    // Ours as Python's, but for the summaries' quantiles, which Python's collector does not merge.
+    const withoutQuantiles = parseExposition(scrape(dir)).filter((sample) => !('quantile' in sample.labels));
+    assertSameSamples(withoutQuantiles, before, 'ours and Python agree');
+  });
 });

@@ -30,7 +30,7 @@ describe('metric validation', () => {
       assert.doesNotThrow(() => new Gauge({ name: 'g', help: 'x', labelNames: ['pid'], multiprocessMode: 'sum', registers }));
     });
 
-    it('refuses unknown gauge modes, bad buckets, bad percentiles and exemplars', () => {
+    it('refuses unknown gauge modes, bad buckets, bad percentiles and exemplars where they cannot be exposed', () => {
       assert.throws(
         () => new Gauge({ name: 'g', help: 'x', multiprocessMode: 'avg' as never, registers }),
         /Gauge "g": invalid multiprocessMode "avg" \(one of all, liveall, sum/,
@@ -38,7 +38,14 @@ describe('metric validation', () => {
       assert.throws(() => new Histogram({ name: 'h', help: 'x', buckets: [1, 0.5], registers }), /Histogram "h": buckets must be in increasing order/);
       assert.throws(() => new Histogram({ name: 'h', help: 'x', buckets: [NaN], registers }), /Histogram "h": buckets must be numbers/);
       assert.throws(() => new Summary({ name: 's', help: 'x', percentiles: [1.5], registers }), /Summary "s": percentiles must be numbers between 0 and 1/);
-      assert.throws(() => new Counter({ name: 'c', help: 'x', enableExemplars: true, registers }), /Counter "c": exemplars are not supported/);
+      assert.throws(
+        () => new Counter({ name: 'c', help: 'x', enableExemplars: true, registers: [new Registry()] }),
+        /^TypeError: Counter "c": exemplars are supported only on OpenMetrics registries, and registry 0 of "registers" renders text 0\.0\.4, which has no place for them: call setContentType\(Registry\.OPENMETRICS_CONTENT_TYPE\)/,
+      );
+      assert.throws(() => new Histogram({ name: 'h', help: 'x', enableExemplars: true }), /Histogram "h": exemplars are supported only on OpenMetrics registries, and the default register renders text/);
+      assert.throws(() => new Gauge({ name: 'g', help: 'x', enableExemplars: true, registers }), /Gauge "g": exemplars exist only on counters and histograms/);
+      assert.throws(() => new Summary({ name: 's', help: 'x', enableExemplars: true, registers }), /Summary "s": exemplars exist only on counters and histograms/);
+      assert.throws(() => new Counter({ name: 'c', help: 'x', enableExemplars: 'yes' as never, registers }), /option "enableExemplars" must be a boolean, got "yes"/);
     });
 
     it('refuses a second metric of the same name in one registry, naming both types', () => {

@@ -178,6 +178,47 @@ describe('register preload (real processes)', function () {
     });
   }
 
+  it("copies an unchanged prom-client 15 app's exemplars: per series the latest of every worker, none a scrape would refuse", async () => {
+    const dir = tempDir('mirror-dir-');
+    try {
+      const outs = [0, 1].map((i) => path.join(dir, `../exemplars-${path.basename(dir)}-${i}.json`));
+      const first = start(app15, 'app-exemplars.js', dir, { APP_REQUESTS: '5', APP_EXEMPLARS_OUT: outs[0] });
+      await first.ready;
+      // The second worker writes later, so its exemplars are the latest of every series.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = start(app15, 'app-exemplars.js', dir, { APP_REQUESTS: '4', APP_EXEMPLARS_OUT: outs[1] });
+      await second.ready;
+      type Held = { labelSet: Record<string, string>; value: number; timestamp: number };
+      const held = outs.map((out) => JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, Held>);
+      for (const out of outs) fs.rmSync(out);
+      const expected = (series: string): Held => (held[1][series].timestamp >= held[0][series].timestamp ? held[1][series] : held[0][series]);
+      const exemplarOf = (families: MetricFamily[], name: string, labels: Record<string, string>) =>
+        samplesNamed(families, name).find((sample) => JSON.stringify(sample.labels) === JSON.stringify(labels))?.exemplar;
+      const families = await collectUntil(dir, (f) => exemplarOf(f, 'app_requests_total', { route: '/a' })?.labels.traceId === `${second.pid}-3`);
+      const plain = (held: Held) => ({ labels: held.labelSet, value: held.value, timestamp: held.timestamp });
+      assert.deepEqual(exemplarOf(families, 'app_requests_total', { route: '/a' }), plain(expected('app_requests_total /a')));
+      for (const [le, bound] of [['0.1', '0.1'], ['1.0', '1'], ['+Inf', '-1']]) {
+        assert.deepEqual(
+          exemplarOf(families, 'app_latency_seconds_bucket', { route: '/a', le }),
+          plain(expected(`app_latency_seconds_bucket /a ${bound}`)),
+          `bucket le=${le}`,
+        );
+      }
+      assert.equal(valueOf(families, 'app_requests_total', { route: '/a' }), 9);
+      // Counted, but their exemplars are left out: prom-client would have broken the scrape with them.
+      assert.equal(valueOf(families, 'app_requests_total', { route: '/dash' }), 2);
+      assert.equal(valueOf(families, 'app_requests_total', { route: '/long' }), 2);
+      assert.equal(exemplarOf(families, 'app_requests_total', { route: '/dash' }), undefined);
+      assert.equal(exemplarOf(families, 'app_requests_total', { route: '/long' }), undefined);
+      for (const worker of [first, second]) {
+        assert.match(worker.stderr(), /prom-client metric "app_requests_total" cannot be mirrored in full: an exemplar was left out/);
+        assert.equal(worker.stderr().split('\n').filter((line) => line.startsWith('pm2-prom-multiproc:')).length, 1, worker.stderr());
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('finds prom-client imported by an ES module app, or required only later', async () => {
     const appDir = app15;
     const dir = tempDir('mirror-dir-');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { collectDirectory, renderProtobuf } from '../../src/collect';
+import { collectDirectory, renderOpenMetrics, renderProtobuf } from '../../src/collect';
 import { DEFAULT_ZERO_THRESHOLD, bucketIndex } from '../../src/store';
 import { PROMTOOL_MISSING, promtoolAvailable } from '../collect/support/promtool';
 import { freePort, httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
@@ -85,6 +85,26 @@ describe('README snippets', function () {
     const dir = fs.mkdtempSync(path.join(work, 'native-'));
     assert.equal(run(dir), expected);
     assert.ok(fs.readdirSync(dir).some((name) => /^histogram_\d+\.nhdb$/.test(name)), 'native buckets in histogram_PID.nhdb');
+  });
+
+  it('exemplars: the latest per series and bucket reach the directory, and the OpenMetrics of it', () => {
+    fs.writeFileSync(path.join(app, 'exemplars.js'), readmeBlock(BLOCKS.exemplars));
+    const dir = fs.mkdtempSync(path.join(work, 'exemplars-'));
+    execFileSync(process.execPath, ['exemplars.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir }, stdio: 'pipe' });
+    const exemplarLines = renderOpenMetrics(collectDirectory(dir))
+      .split('\n')
+      .filter((line) => line.includes(' # {'))
+      .map((line) => line.replace(/ \d+(\.\d+)?$/, ' TIMESTAMP'))
+      // The timer's exemplar holds the seconds it measured: a few microseconds, in any spelling.
+      .map((line) => (line.includes('route="/b"') ? line.replace(/\} \S+ TIMESTAMP$/, '} ELAPSED TIMESTAMP') : line));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    assert.deepEqual(exemplarLines, [
+      `http_request_seconds_bucket{route="/a",le="0.5"} 1 # {traceId="${traceId}"} 0.42 TIMESTAMP`,
+      `http_request_seconds_bucket{route="/b",le="0.05"} 1 # {traceId="${traceId}"} ELAPSED TIMESTAMP`,
+      `http_requests_total{route="/a"} 1 # {traceId="${traceId}"} 1 TIMESTAMP`,
+    ]);
+    // Without the variable the same snippet runs on in-memory metrics.
+    execFileSync(process.execPath, ['exemplars.js'], { cwd: app, env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: '' }, stdio: 'pipe' });
   });
 
   it("without PM2: the cluster primary serves its four workers' metrics (with a temporary directory and a free port)", async () => {

@@ -37,6 +37,12 @@ export const BLOCKS = {
   clusterPrimary: { language: 'js', marker: 'serveClusterMetrics({', runBy: SNIPPETS_TEST },
   aggregatorRegistry: { language: 'js', marker: 'await registry.clusterMetrics()', runBy: SNIPPETS_TEST },
   pushgateway: { language: 'js', marker: "new Pushgateway('http://127.0.0.1:9091'", runBy: `${SNIPPETS_TEST} (a real prometheus-pushgateway)` },
+  exemplars: { language: 'js', marker: 'enableExemplars: true', runBy: SNIPPETS_TEST },
+  exemplarStorage: {
+    language: 'sh',
+    marker: '--enable-feature=exemplar-storage',
+    runBy: 'test/cluster/prometheus-exemplars.test.ts (starts Prometheus with the features it names)',
+  },
   development: { language: 'sh', marker: 'npm run bench', runBy: `${SNIPPETS_TEST} (its npm scripts exist)` },
 } as const satisfies Record<string, BlockRef>;
 

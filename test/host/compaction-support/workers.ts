@@ -4,7 +4,7 @@
 // kill(pid, 0) finds them missing for sure; live workers are this process's worker threads.
 
 import * as fs from 'node:fs';
-import { collectDirectory, renderText } from '../../../src/collect';
+import { collectDirectory, renderOpenMetrics, renderText } from '../../../src/collect';
 import type { MetricFamily } from '../../../src/collect';
 import { markProcessDead } from '../../../src/store';
 import { writeOwnerRecord } from '../../../src/store/owner-record';
@@ -35,6 +35,8 @@ export function deadPid(index: number): number {
 export interface WorkerOptions {
   /** Also write an `all` gauge (one sample per pid, kept after death unless dropped). */
   allGauge?: boolean;
+  /** Counters and histograms with exemplars (trace ids `w<seed>...`), in exemplar files. */
+  exemplars?: boolean;
   backend?: BackendKind;
   /** The PM2 app the worker records in its owner record (none: it writes no record, as Python's). */
   app?: string;
@@ -50,13 +52,22 @@ export function writeWorker(dir: string, owner: { pid: number; threadId?: number
   if (options.app !== undefined) writeOwnerRecord(dir, { pid: owner.pid, app: options.app });
   useStore(store);
   try {
-    const registers = [new Registry()];
-    const jobs = new Counter({ name: 'jobs_total', help: 'Jobs done.', labelNames: ['queue'], registers });
-    jobs.inc({ queue: 'mail' }, 1 + (seed % 5));
-    jobs.inc({ queue: seed % 2 === 0 ? 'even' : 'odd' }, 2);
-    const latency = new Histogram({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: [0.1, 1, 5], registers });
-    latency.observe({ route: '/a' }, [0.0625, 0.25, 2, 8][seed % 4]);
-    latency.observe({ route: seed % 3 === 0 ? '/b' : '/a' }, 0.5);
+    const enableExemplars = options.exemplars === true;
+    const registers = [new Registry(enableExemplars ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE)];
+    const jobs = new Counter({ name: 'jobs_total', help: 'Jobs done.', labelNames: ['queue'], registers, enableExemplars });
+    const latency = new Histogram({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: [0.1, 1, 5], registers, enableExemplars });
+    const count = (queue: string, value: number): void => {
+      if (enableExemplars) jobs.inc({ labels: { queue }, value, exemplarLabels: { traceId: `w${seed}-${queue}` } });
+      else jobs.inc({ queue }, value);
+    };
+    const observe = (route: string, value: number): void => {
+      if (enableExemplars) latency.observe({ labels: { route }, value, exemplarLabels: { traceId: `w${seed}-${route}-${value}` } });
+      else latency.observe({ route }, value);
+    };
+    count('mail', 1 + (seed % 5));
+    count(seed % 2 === 0 ? 'even' : 'odd', 2);
+    observe('/a', [0.0625, 0.25, 2, 8][seed % 4]);
+    observe(seed % 3 === 0 ? '/b' : '/a', 0.5);
     // Native buckets with a budget of 4: some seeds make the worker lower its schema.
     const service = new Histogram({
       name: 'service_seconds',
@@ -116,9 +127,13 @@ function withNative(families: MetricFamily[]): string {
   return `${native.join('')}${renderText(families)}`;
 }
 
-/** What a scrape shows: the merged directory (its native histograms, then in Prometheus text format). */
-export function scrape(dir: string): string {
-  return withNative(collectDirectory(dir, { warn: strictLog.warn }));
+/**
+ * What a scrape shows: the merged directory (its native histograms, then in Prometheus text
+ * format), or in OpenMetrics, exemplars and all.
+ */
+export function scrape(dir: string, format: 'text' | 'openmetrics' = 'text'): string {
+  const families = collectDirectory(dir, { warn: strictLog.warn });
+  return format === 'text' ? withNative(families) : renderOpenMetrics(families);
 }
 
 /** What the PM2 module's scrape shows: each sample labelled with the app credited with its file. */
