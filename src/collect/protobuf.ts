@@ -4,13 +4,15 @@
 //
 // The renderer works in two steps: a family's samples (and native series) are grouped into metric
 // points, one per label set (a histogram's buckets, count, sum and native buckets together), then
-// each point is written as one Metric message. A point is where later parts attach what the text
-// formats cannot carry (native buckets now; exemplars later). Summary quantiles come as the merge
-// gives them, as samples with a `quantile` label (merged from sketches, or memory mode's own).
+// each point is written as one Metric message. A point is where what the text formats cannot carry
+// attaches (native buckets). Summary quantiles come as the merge gives them, as samples with a
+// `quantile` label (merged from sketches, or memory mode's own). Exemplars ride on the samples that
+// carry them in OpenMetrics (a counter's total, a classic bucket): Counter.exemplar and
+// Bucket.exemplar, and for a native histogram every bucket's in Histogram.exemplars too.
 
 import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type * as Wire from '@bufbuild/protobuf/wire';
-import type { MetricFamily, MetricType, NativeHistogram, Sample } from './types';
+import type { MetricFamily, MetricType, NativeHistogram, Sample, SampleExemplar } from './types';
 import type { BucketSpan } from '../store';
 
 // Loaded at the first protobuf rendering, not by require('pm2-prom-multiproc'): an app that only
@@ -55,9 +57,18 @@ const HISTOGRAM_NEGATIVE_SPAN = 9;
 const HISTOGRAM_NEGATIVE_DELTA = 10;
 const HISTOGRAM_POSITIVE_SPAN = 12;
 const HISTOGRAM_POSITIVE_DELTA = 13;
+/** client_model 0.6's field: Prometheus 2.42 ignores it and reads the first Bucket.exemplar instead. */
+const HISTOGRAM_EXEMPLARS = 16;
 const BUCKET_COUNT = 1;
 const BUCKET_UPPER_BOUND = 2;
+const BUCKET_EXEMPLAR = 3;
 const BUCKET_COUNT_FLOAT = 4;
+const COUNTER_EXEMPLAR = 2;
+const EXEMPLAR_LABEL = 1;
+const EXEMPLAR_VALUE = 2;
+const EXEMPLAR_TIMESTAMP = 3;
+const TIMESTAMP_SECONDS = 1;
+const TIMESTAMP_NANOS = 2;
 const SPAN_OFFSET = 1;
 const SPAN_LENGTH = 2;
 /** A Counter or Gauge message holding one double: its tag byte and 8 bytes. */
@@ -74,8 +85,10 @@ export interface MetricPoint {
   /** Histograms and summaries: `_count` (a histogram's `+Inf` bucket when there is none) and `_sum`. */
   count: number | undefined;
   sum: number;
-  /** Histograms: the classic buckets below +Inf, cumulative, ascending. */
-  buckets: Array<{ upperBound: number; count: number }>;
+  /** Histograms: the classic buckets below +Inf, cumulative, ascending, with their exemplars. */
+  buckets: Array<{ upperBound: number; count: number; exemplar: SampleExemplar | undefined }>;
+  /** Histograms: the exemplar of the +Inf bucket, which is written only to carry it. */
+  infExemplar: SampleExemplar | undefined;
   /** Summaries: the quantiles (merged from sketches, or memory mode's own). */
   quantiles: Array<{ quantile: number; value: number }>;
   native: NativeHistogram | undefined;
@@ -116,7 +129,7 @@ const NO_BUCKETS: MetricPoint['buckets'] = [];
 const NO_QUANTILES: MetricPoint['quantiles'] = [];
 
 function newPoint(labels: Labels): MetricPoint {
-  return { labels, value: 0, count: undefined, sum: 0, buckets: NO_BUCKETS, quantiles: NO_QUANTILES, native: undefined };
+  return { labels, value: 0, count: undefined, sum: 0, buckets: NO_BUCKETS, infExemplar: undefined, quantiles: NO_QUANTILES, native: undefined };
 }
 
 /** Parses an `le` or `quantile` label as the merge spells it (`+Inf`, Go float spelling). */
@@ -165,10 +178,11 @@ function addBucket(point: MetricPoint, sample: Sample): void {
   // Prometheus adds the +Inf bucket itself, from the count.
   if (upperBound === Infinity) {
     point.count ??= sample.value;
+    point.infExemplar = sample.exemplar;
     return;
   }
   if (point.buckets === NO_BUCKETS) point.buckets = [];
-  point.buckets.push({ upperBound, count: sample.value });
+  point.buckets.push({ upperBound, count: sample.value, exemplar: sample.exemplar });
 }
 
 function addQuantile(point: MetricPoint, sample: Sample): void {
@@ -199,6 +213,14 @@ function writeSingleValueFamilies(writer: BinaryWriter, family: MetricFamily): v
     for (const sample of family.samples) {
       if (sample.name !== name) continue;
       const labels = encoded(sample.labels, '').bytes;
+      const exemplar = sample.exemplar;
+      if (exemplar !== undefined) {
+        // Only a counter's total carries one (the merge attaches it nowhere else).
+        writer.tag(FAMILY_METRIC, LENGTH).fork().raw(labels).tag(field, LENGTH).fork().tag(SINGLE_VALUE, BIT64).double(sample.value);
+        writeExemplar(writer, COUNTER_EXEMPLAR, exemplar);
+        writer.join().join();
+        continue;
+      }
       // Fixed sizes, so no fork: Metric = labels + (tag, length, Counter/Gauge message).
       writer.tag(FAMILY_METRIC, LENGTH).uint32(labels.length + 2 + SINGLE_VALUE_BYTES).raw(labels);
       writer.tag(field, LENGTH).uint32(SINGLE_VALUE_BYTES).tag(SINGLE_VALUE, BIT64).double(sample.value);
@@ -269,10 +291,52 @@ function writeHistogram(writer: BinaryWriter, point: MetricPoint): void {
     writer.tag(HISTOGRAM_BUCKET, LENGTH).fork();
     if (whole) writeCount(writer.tag(BUCKET_COUNT, VARINT), cumulative);
     else writer.tag(BUCKET_COUNT_FLOAT, BIT64).double(cumulative);
-    writer.tag(BUCKET_UPPER_BOUND, BIT64).double(bucket.upperBound).join();
+    writer.tag(BUCKET_UPPER_BOUND, BIT64).double(bucket.upperBound);
+    if (bucket.exemplar !== undefined) writeExemplar(writer, BUCKET_EXEMPLAR, bucket.exemplar);
+    writer.join();
   }
-  if (native !== undefined) writeNativeBuckets(writer, native);
+  if (point.infExemplar !== undefined) {
+    // The +Inf bucket, optional in metrics.proto (Prometheus adds it from the count when it is
+    // absent), is written when it has an exemplar: there is no other place for that exemplar.
+    writer.tag(HISTOGRAM_BUCKET, LENGTH).fork();
+    if (whole) writeCount(writer.tag(BUCKET_COUNT, VARINT), count);
+    else writer.tag(BUCKET_COUNT_FLOAT, BIT64).double(count);
+    writer.tag(BUCKET_UPPER_BOUND, BIT64).double(Infinity);
+    writeExemplar(writer, BUCKET_EXEMPLAR, point.infExemplar).join();
+  }
+  if (native !== undefined) {
+    writeNativeBuckets(writer, native);
+    for (const exemplar of nativeExemplars(point)) writeExemplar(writer, HISTOGRAM_EXEMPLARS, exemplar);
+  }
   writer.join();
+}
+
+/**
+ * A native histogram's exemplars (client_golang's Histogram.exemplars): those of its classic
+ * buckets, +Inf included, oldest first, each with its timestamp (which that field requires).
+ */
+function nativeExemplars(point: MetricPoint): SampleExemplar[] {
+  const exemplars: SampleExemplar[] = [];
+  for (const bucket of point.buckets) if (bucket.exemplar !== undefined) exemplars.push(bucket.exemplar);
+  if (point.infExemplar !== undefined) exemplars.push(point.infExemplar);
+  return exemplars.sort((a, b) => a.timestamp - b.timestamp);
+}
+
+/** An Exemplar message as field `field`: its labels in the app's order, value, timestamp. */
+function writeExemplar(writer: BinaryWriter, field: number, exemplar: SampleExemplar): BinaryWriter {
+  writer.tag(field, LENGTH).fork();
+  for (const name in exemplar.labels) {
+    writer.tag(EXEMPLAR_LABEL, LENGTH).fork().tag(LABEL_NAME, LENGTH).string(name).tag(LABEL_VALUE, LENGTH).string(exemplar.labels[name]).join();
+  }
+  writer.tag(EXEMPLAR_VALUE, BIT64).double(exemplar.value);
+  // Unix seconds with milliseconds (Date.now() / 1000, as prom-client's), as whole seconds and nanos.
+  const milliseconds = Math.round(exemplar.timestamp * 1000);
+  const seconds = Math.floor(milliseconds / 1000);
+  writer.tag(EXEMPLAR_TIMESTAMP, LENGTH).fork();
+  if (seconds >= 0 && seconds <= 0xffffffff) writer.tag(TIMESTAMP_SECONDS, VARINT).uint32(seconds);
+  else writer.tag(TIMESTAMP_SECONDS, VARINT).int64(seconds);
+  writer.tag(TIMESTAMP_NANOS, VARINT).int32((milliseconds - seconds * 1000) * 1e6).join();
+  return writer.join();
 }
 
 function writeNativeBuckets(writer: BinaryWriter, native: NativeHistogram): void {

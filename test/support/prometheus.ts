@@ -28,6 +28,12 @@ export interface HistogramResult {
   buckets: Array<[number, number, number]>;
 }
 
+/** One series' exemplars as /api/v1/query_exemplars gives them (--enable-feature=exemplar-storage). */
+export interface ExemplarSeries {
+  seriesLabels: Record<string, string>;
+  exemplars: Array<{ labels: Record<string, string>; value: number; timestamp: number }>;
+}
+
 export class PrometheusServer {
   private constructor(
     private readonly child: ChildProcess,
@@ -75,6 +81,24 @@ export class PrometheusServer {
       sum: Number(histogram.sum),
       buckets: (histogram.buckets ?? []).map(([, lower, upper, count]): [number, number, number] => [Number(lower), Number(upper), Number(count)]),
     }));
+  }
+
+  /** The exemplars stored for a selector since `startSeconds` (unix seconds), values as numbers. */
+  async exemplars(selector: string, startSeconds: number): Promise<ExemplarSeries[]> {
+    type Raw = { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> };
+    const query = `query_exemplars?query=${encodeURIComponent(selector)}&start=${startSeconds}&end=${Date.now() / 1000 + 60}`;
+    const data = (await this.get(query)) as unknown as Raw[];
+    return data.map(({ seriesLabels, exemplars }) => ({
+      seriesLabels,
+      exemplars: exemplars.map(({ labels, value, timestamp }) => ({ labels, value: Number(value), timestamp })),
+    }));
+  }
+
+  /** A sample of Prometheus's own /metrics (its counters of refused exemplars, say), undefined when absent. */
+  async ownMetric(name: string): Promise<number | undefined> {
+    const response = await httpGet(`${this.api.replace(/\/api\/v1$/, '')}/metrics`);
+    const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(response.text)?.[1];
+    return value === undefined ? undefined : Number(value);
   }
 
   /** The values of a float query over the last `seconds`, one a second. */

@@ -17,11 +17,17 @@ export interface DecodedSpan {
   length?: number;
 }
 
+export interface DecodedExemplar {
+  label: Array<{ name: string; value: string }>;
+  value?: number;
+  timestamp?: { seconds?: number; nanos?: number };
+}
+
 export interface DecodedHistogram {
   sample_count?: number;
   sample_count_float?: number;
   sample_sum?: number;
-  bucket: Array<{ cumulative_count?: number; cumulative_count_float?: number; upper_bound?: number }>;
+  bucket: Array<{ cumulative_count?: number; cumulative_count_float?: number; upper_bound?: number; exemplar?: DecodedExemplar }>;
   schema?: number;
   zero_threshold?: number;
   zero_count?: number;
@@ -29,12 +35,13 @@ export interface DecodedHistogram {
   negative_delta: number[];
   positive_span: DecodedSpan[];
   positive_delta: number[];
+  exemplars: DecodedExemplar[];
 }
 
 export interface DecodedMetric {
   label: Array<{ name: string; value: string }>;
   gauge?: { value?: number };
-  counter?: { value?: number };
+  counter?: { value?: number; exemplar?: DecodedExemplar };
   summary?: { sample_count?: number; sample_sum?: number; quantile: Array<{ quantile?: number; value?: number }> };
   histogram?: DecodedHistogram;
 }
