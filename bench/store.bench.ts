@@ -1,5 +1,6 @@
 // The store's update path: ns per `add` on each backend, beside prom-client's in-memory
-// counter.inc() measured in the same run. Run alone: node --import tsx bench/store.bench.ts
+// counter.inc() measured in the same run; and what a flush of held-back exemplars costs per slot
+// written (the work deferred out of inc() and observe()). Run alone: node --import tsx bench/store.bench.ts
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,6 +42,27 @@ function promClientInc(calls: number): number {
   });
 }
 
+/** ns per slot of a flush that writes `slots` exemplars ({ traceId, spanId }, new each round). */
+function exemplarFlush(backend: BackendKind, dir: string, slots: number): number {
+  const store = new ProcessStore(dir, { backend, pid: backend === 'native' ? 1 : 2 });
+  const log = store.exemplars('counter');
+  const indexes = Array.from({ length: slots }, (_, i) => log.indexOf(encodeKey('requests', 'requests_total', { route: `/${i}` }, 'Requests.')));
+  // Flat strings, built beforehand (as an app's trace ids are), two sets so each round changes every slot.
+  const ids = [0, 1].map((set) =>
+    indexes.map((_, i) => Buffer.from(((i * 2654435761 + set) >>> 0).toString(16).padStart(8, '0'), 'latin1').toString('latin1')),
+  );
+  const labels = ids.map((set) => set.map((id) => ({ traceId: id.repeat(4), spanId: id.repeat(2) })));
+  let round = 0;
+  const result = nsPerCall(slots, () => {
+    round++;
+    const set = labels[round & 1];
+    for (let i = 0; i < slots; i++) log.record(indexes[i], set[i], 1, 1733040000 + round / 1000);
+    log.flush();
+  });
+  store.close();
+  return result;
+}
+
 export function runStoreBench(): Array<{ case: string; ns: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-'));
   try {
@@ -49,6 +71,8 @@ export function runStoreBench(): Array<{ case: string; ns: number }> {
       { case: 'store add, memory backend', ns: storeAdd('memory', undefined, 5_000_000) },
       { case: 'store add, native mmap backend', ns: storeAdd('native', dir, 5_000_000) },
       { case: 'store add, pwrite backend', ns: storeAdd('pwrite', dir, 200_000) },
+      { case: 'exemplar flush, native, per slot (record + write)', ns: exemplarFlush('native', dir, 10_000) },
+      { case: 'exemplar flush, pwrite, per slot (record + write)', ns: exemplarFlush('pwrite', dir, 10_000) },
     ];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

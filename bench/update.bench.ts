@@ -1,112 +1,24 @@
 // The update path through the metric API: ns per call for prom-client 15 in memory and for this
 // library on the native, pwrite and memory backends, measured in the same run, with ratios.
 // Each target runs in its own child process so that no call site sees two implementations.
-// Run alone: node --import tsx bench/update.bench.ts
+// Run alone: node --import tsx bench/update.bench.ts (BENCH_CASES=TEXT: only the cases named with it)
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as promClient from 'prom-client';
-import * as ours from '../src/index';
-import { useStore } from '../src/metrics/active-store';
-import { ProcessStore } from '../src/store';
+import { CASES, libraryOf } from './update-cases';
+import type { Target } from './update-cases';
 import { median } from './timing';
 
-const TARGETS = ['prom-client', 'native', 'pwrite', 'memory'] as const;
-type Target = (typeof TARGETS)[number];
+const TARGETS: readonly Target[] = ['prom-client', 'native', 'pwrite', 'memory'];
+/** BENCH_CASES=exemplar runs only the cases whose name holds that text. */
+const CASE_NAMES = Object.keys(CASES).filter((name) => name.includes(process.env.BENCH_CASES ?? ''));
 const ROUNDS = 15;
+const CASE_WIDTH = 60;
 /** Each round runs for about this long, so slow and fast cases take similar time. */
 const ROUND_NS = 10e6;
 
-/** The part of both libraries the cases use, typed by ours. */
-type Library = Pick<typeof ours, 'Counter' | 'Gauge' | 'Histogram' | 'Summary'>;
-
-/** Latency-like observations, the same in every target: 1.5 ms to 0.37 s, repeating every 4,096. */
-const OBSERVED = Float64Array.from({ length: 4096 }, (_, i) => Math.exp(-3.5 + 2.5 * Math.sin(i * 0.7)));
-
-/** One case: returns a loop doing `n` updates (its own function, so its call sites stay monomorphic). */
-const CASES: Record<string, (lib: Library) => (n: number) => void> = {
-  'counter.inc()': (lib) => {
-    const counter = new lib.Counter({ name: 'plain_total', help: 'x', registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) counter.inc();
-    };
-  },
-  "counter.labels('a','b').inc()": (lib) => {
-    const counter = new lib.Counter({ name: 'by_values_total', help: 'x', labelNames: ['a', 'b'], registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) counter.labels('x', 'y').inc();
-    };
-  },
-  'counter.inc({a, b})': (lib) => {
-    const counter = new lib.Counter({ name: 'by_object_total', help: 'x', labelNames: ['a', 'b'], registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) counter.inc({ a: 'x', b: 'y' });
-    };
-  },
-  'child.inc()': (lib) => {
-    const child = new lib.Counter({ name: 'child_total', help: 'x', labelNames: ['a', 'b'], registers: [] }).labels('x', 'y');
-    return (n) => {
-      for (let i = 0; i < n; i++) child.inc();
-    };
-  },
-  'gauge.set(v)': (lib) => {
-    const gauge = new lib.Gauge({ name: 'level', help: 'x', registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) gauge.set(i);
-    };
-  },
-  'histogram.observe(v)': (lib) => {
-    const histogram = new lib.Histogram({ name: 'latency', help: 'x', registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
-    };
-  },
-  // prom-client 15 has no native buckets: it runs its classic histogram (default buckets) here,
-  // the peer the issue measures against.
-  'native histogram.observe(v)': (lib) => {
-    const histogram = new lib.Histogram({ name: 'native_latency', help: 'x', registers: [], ...nativeOptions(lib, []) });
-    return (n) => {
-      for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
-    };
-  },
-  'native+classic histogram.observe(v)': (lib) => {
-    const histogram = new lib.Histogram({ name: 'both_latency', help: 'x', registers: [], ...nativeOptions(lib, undefined) });
-    return (n) => {
-      for (let i = 0; i < n; i++) histogram.observe((i & 15) * 0.05);
-    };
-  },
-  // prom-client: a t-digest insert (and a compress every 1,000). Ours in a directory: count, sum and
-  // one bucket of the sketch; in memory: prom-client's own t-digest.
-  'summary.observe(v)': (lib) => {
-    const summary = new lib.Summary({ name: 'sizes', help: 'x', registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) summary.observe(OBSERVED[i & 4095]);
-    };
-  },
-  'summary.observe(v), 600 s x 5': (lib) => {
-    const summary = new lib.Summary({ name: 'windowed', help: 'x', maxAgeSeconds: 600, ageBuckets: 5, registers: [] });
-    return (n) => {
-      for (let i = 0; i < n; i++) summary.observe(OBSERVED[i & 4095]);
-    };
-  },
-  'summary child.observe(v), 600 s x 5': (lib) => {
-    const child = new lib.Summary({ name: 'by_route', help: 'x', labelNames: ['route'], maxAgeSeconds: 600, ageBuckets: 5, registers: [] }).labels('/a');
-    return (n) => {
-      for (let i = 0; i < n; i++) child.observe(OBSERVED[i & 4095]);
-    };
-  },
-};
-
-/** Native buckets (schema 3) for our Histogram, with these classic buckets; nothing for prom-client. */
-function nativeOptions(lib: Library, buckets: number[] | undefined): { nativeHistogramBucketFactor?: number; buckets?: number[] } {
-  if (lib.Histogram !== ours.Histogram) return {};
-  return buckets === undefined ? { nativeHistogramBucketFactor: 1.1 } : { nativeHistogramBucketFactor: 1.1, buckets };
-}
-
 /** Ratios of our cases to our classic histogram.observe(v), measured in the same rounds. */
-const AGAINST_CLASSIC = ['native histogram.observe(v)', 'native+classic histogram.observe(v)'];
+const AGAINST_CLASSIC = ['native histogram.observe(v)', 'native+classic histogram.observe(v)'].filter((name) => CASE_NAMES.includes(name));
 
 /** How many updates make one round of `loop` last about ROUND_NS (this also warms it up). */
 function callsPerRound(loop: (n: number) => void): number {
@@ -125,14 +37,7 @@ interface RoundRequest {
 
 /** In a child process: sets up every case for one target, then runs rounds on request. */
 function serveTarget(target: Target): void {
-  let lib: Library = ours;
-  let dir: string | undefined;
-  if (target === 'prom-client') lib = promClient as unknown as Library;
-  else if (target === 'memory') useStore(undefined);
-  else {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-prom-bench-'));
-    useStore(new ProcessStore(dir, { backend: target }));
-  }
+  const { lib, dir } = libraryOf(target);
   const loops = new Map(Object.entries(CASES).map(([name, makeLoop]) => [name, makeLoop(lib)]));
   const calls = new Map([...loops].map(([name, loop]) => [name, callsPerRound(loop)]));
   process.on('message', (request: RoundRequest) => {
@@ -201,7 +106,7 @@ async function report(): Promise<void> {
     map.set(key, [...(map.get(key) ?? []), value]);
   };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of Object.keys(CASES)) {
+    for (const name of CASE_NAMES) {
       const times = new Map<Target, number>();
       for (const target of processes) times.set(target.target, await target.round(name));
       for (const [target, ns] of times) {
@@ -221,13 +126,13 @@ async function report(): Promise<void> {
 
   const oursTargets = TARGETS.filter((target) => target !== 'prom-client');
   console.log(`ns per update, median of ${ROUNDS} rounds; ratio = median of (ours / prom-client) over rounds run back to back (< 1: faster).`);
-  console.log([`case`.padEnd(38), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...oursTargets.map((t) => `${t}/prom`.padStart(13))].join(''));
-  for (const name of Object.keys(CASES)) {
+  console.log([`case`.padEnd(CASE_WIDTH), ...TARGETS.map((t) => `${t} ns`.padStart(15)), ...oursTargets.map((t) => `${t}/prom`.padStart(13))].join(''));
+  for (const name of CASE_NAMES) {
     const cells = TARGETS.map((target) => median(samples.get(`${target} ${name}`) ?? []).toFixed(1).padStart(15));
     const ratioCells = oursTargets.map((target) => median(ratios.get(`${target} ${name}`) ?? []).toFixed(2).padStart(13));
-    console.log([name.padEnd(38), ...cells, ...ratioCells].join(''));
+    console.log([name.padEnd(CASE_WIDTH), ...cells, ...ratioCells].join(''));
   }
-  console.log('\nours / our classic histogram.observe(v), median over rounds (same process, same round):');
+  if (AGAINST_CLASSIC.length > 0) console.log('\nours / our classic histogram.observe(v), median over rounds (same process, same round):');
   for (const name of AGAINST_CLASSIC) {
     const cells = oursTargets.map((target) => `${target} ${median(classicRatios.get(`${target} ${name}`) ?? []).toFixed(2)}`.padStart(16));
     console.log([name.padEnd(40), ...cells].join(''));
