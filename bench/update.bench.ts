@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { CASES, libraryOf } from './update-cases';
 import type { Target } from './update-cases';
 import { median } from './timing';
+import { ensureBuilt } from '../test/server/support';
 
 const TARGETS: readonly Target[] = ['prom-client', 'native', 'pwrite', 'memory'];
 /** BENCH_CASES=exemplar runs only the cases whose name holds that text. */
@@ -97,6 +98,9 @@ class TargetProcess {
  * processes falls on all of them alike; a ratio is taken between rounds run back to back.
  */
 async function report(): Promise<void> {
+  // Built once here: the targets' processes would otherwise each rebuild a stale dist/ at once,
+  // one loading files another is rewriting.
+  ensureBuilt();
   const processes = TARGETS.map((target) => new TargetProcess(target));
   await Promise.all(processes.map((target) => target.ready()));
   const samples = new Map<string, number[]>();
