@@ -116,6 +116,17 @@ describe('AggregatorRegistry in one process', () => {
     target = makeMetricsDir();
   });
 
+  it("shows this process's latest exemplars at once, as metrics() does, not those of the last flush", async () => {
+    target.actAs(3, 'native');
+    const counter = new Counter({ name: 'traced_total', help: 'Traced.', enableExemplars: true, registers: [] });
+    const before = Date.now();
+    counter.inc({ value: 2, exemplarLabels: { traceId: 'abc' } });
+    const after = Date.now();
+    const text = await new AggregatorRegistry(Registry.OPENMETRICS_CONTENT_TYPE).clusterMetrics();
+    const seconds = Number(/^traced_total 2 # \{traceId="abc"\} 2 (\d+(?:\.\d+)?)$/m.exec(text)?.[1]);
+    assert.ok(seconds * 1000 >= before && seconds * 1000 <= after, `the exemplar's timestamp ${seconds} is its call's (${text})`);
+  });
+
   it("aggregates getMetricsAsJSON() outputs exactly as prom-client's aggregate does, quantiles shared by workers aside", async () => {
     const outputs: MetricJson[][] = [];
     for (const worker of [0, 1, 2]) {
