@@ -40,7 +40,7 @@ import {
   checkDirectory,
   claimFileName,
   hasMetricFileExtension,
-  isProcessAlive,
+  isOwnerAlive,
   markProcessDead,
   originalFileName,
   parseFileName,
@@ -68,7 +68,8 @@ export type CompactionStep =
 export interface CompactionOptions {
   /**
    * The pids the caller knows to be dead (PM2's exited processes, say). Without it, every pid
-   * that `kill(pid, 0)` finds missing is dead; with it, only these, and only when missing too.
+   * whose owner is gone is dead (isOwnerAlive: the pid is missing, or held by another process
+   * than the one its owner record names); with it, only these, and only when gone too.
    */
   deadPids?: Iterable<number>;
   /**
@@ -237,7 +238,7 @@ class Compaction {
     const claimPath = path.join(this.dir, claimName);
     fs.renameSync(from, claimPath);
     this.step('claimed', claimName);
-    if (file.name.pid === undefined || !isProcessAlive(file.name.pid)) return claimName;
+    if (file.name.pid === undefined || !isOwnerAlive(this.dir, file.name.pid)) return claimName;
     try {
       // link, unlike rename, never replaces a file the new process may have created meanwhile.
       fs.linkSync(claimPath, from);
@@ -312,7 +313,7 @@ class Compaction {
   private isDead(pid: number): boolean {
     let dead = this.deadCache.get(pid);
     if (dead === undefined) {
-      dead = (this.knownDead === undefined || this.knownDead.has(pid)) && !isProcessAlive(pid);
+      dead = (this.knownDead === undefined || this.knownDead.has(pid)) && !isOwnerAlive(this.dir, pid);
       this.deadCache.set(pid, dead);
     }
     return dead;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hasMetricFileExtension, parseFileName } from './format';
 import { GAUGE_MODE_TRAITS } from './gauge-modes';
-import { pidOfOwnerRecord } from './owner-record';
+import { pidOfOwnerRecord, processStartTicks, readOwnerRecord } from './owner-record';
 
 /** True while `pid` exists; EPERM means it exists under another user, so it is alive too. */
 export function isProcessAlive(pid: number): boolean {
@@ -16,6 +16,28 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * The one liveness rule for the owner of something (files, a lock): its pid exists and, when the
+ * owner's start is known (field 22 of /proc/PID/stat, as its owner record or lock wrote it), the
+ * process holding the pid now is that very process. `kill(pid, 0)` alone cannot tell a dead
+ * owner from an unrelated process that got its pid later; their starts differ.
+ */
+export function isAlive(owner: { pid: number; start?: number }): boolean {
+  if (!isProcessAlive(owner.pid)) return false;
+  if (owner.start === undefined) return true;
+  // Unreadable (no /proc, or hidden by hidepid): the pid exists, which is all that is known.
+  const current = processStartTicks(owner.pid);
+  return current === undefined || current === owner.start;
+}
+
+/**
+ * Whether the process that wrote pid's files in `dir` is alive: its owner record says which
+ * process that was; without a record, whether the pid exists.
+ */
+export function isOwnerAlive(dir: string, pid: number): boolean {
+  return isAlive(readOwnerRecord(dir, pid) ?? { pid });
 }
 
 /** Throws a clear Error when `dir` is missing, not a directory, or not writable. */
@@ -74,7 +96,7 @@ export function wipeIfStale(dir: string): 'empty' | 'wiped' | 'kept' {
   const names = fs.readdirSync(dir);
   const files = listMetricFiles(names);
   if (files.length === 0) return 'empty';
-  if (files.some((file) => file.pid !== undefined && isProcessAlive(file.pid))) return 'kept';
+  if (files.some((file) => file.pid !== undefined && isOwnerAlive(dir, file.pid))) return 'kept';
   // Only the files listed above go: a file created since then belongs to a live process.
   for (const file of files) removeFileEntry(path.join(dir, file.name));
   removeOrphanOwnerRecords(dir);
@@ -91,7 +113,7 @@ export function removeOrphanOwnerRecords(dir: string): string[] {
   const removed: string[] = [];
   for (const fileName of names) {
     const pid = pidOfOwnerRecord(fileName);
-    if (pid === undefined || owners.has(pid) || isProcessAlive(pid)) continue;
+    if (pid === undefined || owners.has(pid) || isOwnerAlive(dir, pid)) continue;
     removeFileEntry(path.join(dir, fileName));
     removed.push(path.join(dir, fileName));
   }

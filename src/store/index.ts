@@ -102,6 +102,8 @@ export type { FileContents, ReadResult } from './reader';
 export { archiveNameOf, readArchiveGeneration, readWholeFile, withoutAbsorbedClaims } from './archive';
 export {
   checkDirectory,
+  isAlive,
+  isOwnerAlive,
   isProcessAlive,
   markProcessDead,
   pidsOwningFiles,
