@@ -24,7 +24,7 @@ export interface QuantileSource {
 export interface EntrySource {
   type: FileType;
   mode: GaugeMode | undefined;
-  /** `PID` or `PID-THREADID`: the `pid` label of `all` and `liveall` gauges. */
+  /** `PID`, `PID-THREADID` or `PID.deadINODE`: the `pid` label of `all` and `liveall` gauges. */
   owner: string;
 }
 

@@ -25,7 +25,11 @@
 // A pid found dead is checked again once its file is claimed: a process that got the pid in
 // between may have opened the file, so the file is given back (linked to its old name, then the
 // claim unlinked; a kill between the two leaves a claim with its original's inode, which the
-// next compaction drops). A scrape by another process that overlaps a compaction sees an
+// next compaction drops). Writers of this version never open a file they did not create: one
+// that finds its pid's file hands it to the dead (`counter_123.dead5678.db`, see deadFileName),
+// a name that is dead whatever holds the pid, is never opened again, and says nothing of
+// generations, so it is claimed like any dead file, never given back, and safe to appear while a
+// compaction runs (it is claimed by the next). A scrape by another process that overlaps a compaction sees an
 // archive generation move or a file vanish, and the collector scrapes again.
 
 import * as fs from 'node:fs';
@@ -69,7 +73,8 @@ export interface CompactionOptions {
   /**
    * The pids the caller knows to be dead (PM2's exited processes, say). Without it, every pid
    * whose owner is gone is dead (isOwnerAlive: the pid is missing, or held by another process
-   * than the one its owner record names); with it, only these, and only when gone too.
+   * than the one its owner record names); with it, only these, and only when gone too. Files a
+   * writer handed to the dead are dead either way.
    */
   deadPids?: Iterable<number>;
   /**
@@ -190,7 +195,7 @@ class Compaction {
       }
     }
     for (const file of files) {
-      if (file.name.claimGeneration !== undefined || file.name.pid === undefined || !this.isDead(file.name.pid)) continue;
+      if (file.name.claimGeneration !== undefined || !this.isDeadFile(file.name)) continue;
       const claimName = this.claim(file, generation + 1);
       if (claimName !== undefined) pending.push(claimName);
     }
@@ -236,9 +241,15 @@ class Compaction {
     }
     const claimName = claimFileName(file.name, generation, fs.lstatSync(from).ino, file.app);
     const claimPath = path.join(this.dir, claimName);
-    fs.renameSync(from, claimPath);
+    try {
+      fs.renameSync(from, claimPath);
+    } catch (error) {
+      // A new process with the pid handed it to the dead meanwhile: the next compaction claims it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
     this.step('claimed', claimName);
-    if (file.name.pid === undefined || !isOwnerAlive(this.dir, file.name.pid)) return claimName;
+    if (file.name.dead === true || file.name.pid === undefined || !isOwnerAlive(this.dir, file.name.pid)) return claimName;
     try {
       // link, unlike rename, never replaces a file the new process may have created meanwhile.
       fs.linkSync(claimPath, from);
@@ -291,9 +302,10 @@ class Compaction {
     for (const { fileName, name } of listed) {
       if (name.type !== 'gauge' || name.pid === undefined || name.mode === undefined) continue;
       const traits = GAUGE_MODE_TRAITS[name.mode];
-      if (traits.live && this.isDead(name.pid)) deadWithLiveGauges.add(name.pid);
+      // A dead-named live gauge (writers delete theirs) goes alone: its pid may be alive.
+      if (traits.live && name.dead !== true && this.isDeadFile(name)) deadWithLiveGauges.add(name.pid);
       const keptPerPid = !traits.live && traits.reduction === 'per-process';
-      if (keptPerPid && this.options.deadAllGauges === 'drop' && this.isDead(name.pid)) {
+      if ((traits.live && name.dead === true) || (keptPerPid && this.options.deadAllGauges === 'drop' && this.isDeadFile(name))) {
         this.remove(fileName, 'gauges-removed');
         this.report.removed++;
       }
@@ -310,11 +322,14 @@ class Compaction {
     this.step(step, fileName);
   }
 
-  private isDead(pid: number): boolean {
-    let dead = this.deadCache.get(pid);
+  /** Whether the writer of a file is gone: a dead-named file, or a dead owner of the pid's files. */
+  private isDeadFile(name: FileName): boolean {
+    if (name.dead === true) return true;
+    if (name.pid === undefined) return false;
+    let dead = this.deadCache.get(name.pid);
     if (dead === undefined) {
-      dead = (this.knownDead === undefined || this.knownDead.has(pid)) && !isOwnerAlive(this.dir, pid);
-      this.deadCache.set(pid, dead);
+      dead = (this.knownDead === undefined || this.knownDead.has(name.pid)) && !isOwnerAlive(this.dir, name.pid);
+      this.deadCache.set(name.pid, dead);
     }
     return dead;
   }

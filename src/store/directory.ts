@@ -59,18 +59,23 @@ export function checkDirectory(dir: string): void {
 }
 
 /**
- * Refuses a directory every local user may write to without the sticky bit: any of them could
- * then delete or replace the metric files of the others.
+ * What is wrong with a directory every local user may write to without the sticky bit (any of
+ * them could then delete or replace the metric files of the others), or undefined.
  */
-export function refuseWorldWritable(dir: string): void {
+export function worldWritableProblem(dir: string): string | undefined {
   const mode = fs.statSync(dir).mode;
-  if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) {
-    throw new Error(
-      `metrics directory "${dir}" is writable by every user without the sticky bit (mode ` +
-        `${(mode & 0o7777).toString(8)}): any local user could delete or replace its metric files; ` +
-        `run chmod o-w "${dir}" (or chmod +t "${dir}" for a shared directory)`,
-    );
-  }
+  if ((mode & 0o002) === 0 || (mode & 0o1000) !== 0) return undefined;
+  return (
+    `metrics directory "${dir}" is writable by every user without the sticky bit (mode ` +
+    `${(mode & 0o7777).toString(8)}): any local user could delete or replace its metric files; ` +
+    `run chmod o-w "${dir}" (or chmod +t "${dir}" for a shared directory)`
+  );
+}
+
+/** Refuses such a directory (the module and the cluster helper serve none). */
+export function refuseWorldWritable(dir: string): void {
+  const problem = worldWritableProblem(dir);
+  if (problem !== undefined) throw new Error(problem);
 }
 
 /** The metric files of a directory (`*.db`, `*.sketch`, `*.nhdb`, `*.exemplars`), with the pid that owns each when its name says. */

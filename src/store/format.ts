@@ -352,7 +352,10 @@ export interface FileName {
   mode?: GaugeMode;
   /** A native histogram file (`.nhdb`), beside the histogram's classic `.db` file. */
   native?: true;
-  /** The owner as written in the name: `123`, or `123-4` for a worker thread (`archive` for one). */
+  /**
+   * The owner as written in the name: `123`, `123-4` for a worker thread, `123.dead5678` for a
+   * file its pid's next owner handed to the dead (`archive` for an archive).
+   */
   owner: string;
   /** The process that wrote the file; undefined only for an archive, which no process owns. */
   pid?: number;
@@ -366,6 +369,8 @@ export interface FileName {
   sketch?: true;
   /** A counter's or histogram's exemplars (`counter_OWNER.exemplars`), beside its `.db` file. */
   exemplars?: true;
+  /** Handed to the dead (see deadFileName): its writer is gone, whoever holds the pid now. */
+  dead?: true;
 }
 
 /** `counter_123.db`, `gauge_livesum_123-2.db`: the name of a file for one type and owner. */
@@ -398,7 +403,23 @@ export function ownerFor(pid: number, threadId: number): string {
   return threadId === 0 ? String(pid) : `${pid}-${threadId}`;
 }
 
-const FILE_NAME = /^(counter|histogram|summary|gauge_([a-z]+))_((\d+)(?:-\d+)?)\.db$/;
+/**
+ * `counter_123.dead5678.db` (`summary_123.dead5678.sketch`, `histogram_123.dead5678.nhdb`): the
+ * name a process gives a file of its own owner that it finds when it starts (`counter_123.db`,
+ * inode 5678): a dead predecessor with the same pid left it. The
+ * collectors read it as any other file, so its counts stay in the totals; its `all` gauges keep
+ * their own pid label (`123.dead5678`, in Python's collector too); compaction folds it like the
+ * file of a dead process without asking whether pid 123 lives. Unlike a claim it says nothing of
+ * archive generations, so a process may give it while a compaction runs. The inode keeps it
+ * unique however often the pid comes back.
+ */
+export function deadFileName(source: FileName, inode: number): string {
+  return fileNameOf(source, `${source.owner}.dead${inode}`);
+}
+
+/** An owner as file names spell it: `123`, `123-4` (a worker thread), then maybe `.dead5678`. */
+const OWNER = '((\\d+)(?:-\\d+)?(\\.dead\\d+)?)';
+const FILE_NAME = new RegExp(`^(counter|histogram|summary|gauge_([a-z]+))_${OWNER}\\.db$`);
 
 /**
  * `summary_123.sketch`: where one process keeps the quantile sketches of its summaries. Not `*.db`,
@@ -444,12 +465,15 @@ export function parseFileName(name: string): FileName | undefined {
   if (!match) return parseCompactionFileName(name);
   const pid = Number(match[4]);
   if (!Number.isSafeInteger(pid)) return undefined;
+  const parsed: FileName = { type: match[1] as FileType, owner: match[3], pid };
   if (match[2] !== undefined) {
     const mode = match[2];
     if (!isGaugeMode(mode)) return undefined;
-    return { type: 'gauge', mode, owner: match[3], pid };
+    parsed.type = 'gauge';
+    parsed.mode = mode;
   }
-  return { type: match[1] as FileType, owner: match[3], pid };
+  if (match[5] !== undefined) parsed.dead = true;
+  return parsed;
 }
 
 // ---- compaction: archives and claimed files ---------------------------------------------------
@@ -534,7 +558,7 @@ export function claimFileName(source: FileName, generation: number, inode: numbe
 const ENCODED_APP = '@([A-Za-z0-9_%-]+)';
 const COMPACTION_FILE_NAME = new RegExp(
   `^(counter|histogram|summary|gauge_(${ARCHIVE_GAUGE_MODES.join('|')}))_` +
-    `(?:(archive)(?:${ENCODED_APP})?|((\\d+)(?:-\\d+)?)(?:${ENCODED_APP})?\\.g(\\d+)\\.i\\d+)\\.db$`,
+    `(?:(archive)(?:${ENCODED_APP})?|${OWNER}(?:${ENCODED_APP})?\\.g(\\d+)\\.i\\d+)\\.db$`,
 );
 
 function parseCompactionFileName(name: string): FileName | undefined {
@@ -542,13 +566,14 @@ function parseCompactionFileName(name: string): FileName | undefined {
   if (!match) return undefined;
   const type: FileType = match[2] === undefined ? (match[1] as FileType) : 'gauge';
   const mode = match[2] as GaugeMode | undefined;
-  const encodedApp = match[3] !== undefined ? match[4] : match[7];
+  // Groups: 3-4 an archive and its app; 5 a claim's owner (6 its pid, 7 `.deadINODE`), 8 its app, 9 its generation.
+  const encodedApp = match[3] !== undefined ? match[4] : match[8];
   const app = decodeAppName(encodedApp);
   if (encodedApp !== undefined && app === undefined) return undefined;
   const credit = app === undefined ? {} : { app };
   if (match[3] !== undefined) return { type, mode, owner: ARCHIVE_OWNER, archive: true, ...credit };
   const pid = Number(match[6]);
-  const claimGeneration = Number(match[8]);
+  const claimGeneration = Number(match[9]);
   if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(claimGeneration)) return undefined;
   return { type, mode, owner: match[5], pid, claimGeneration, ...credit };
 }

@@ -106,14 +106,19 @@ describe('reliability: files cut short', () => {
   before(() => {
     dir = makeTempDir('cut');
     // The victim and a steady neighbour, both written by the real store.
-    const victim = new ProcessStore(dir, { pid: 4242, threadId: 0, backend: 'pwrite' }).file('counter');
+    const victimStore = new ProcessStore(dir, { pid: 4242, threadId: 0, backend: 'pwrite' });
+    const victim = victimStore.file('counter');
     for (let i = 0; i < 600; i++) {
       victim.add(victim.slotOf(encodeKey('cut_jobs', 'cut_jobs_total', { n: String(i) }, 'Jobs.')), i + 1);
     }
-    const steady = new ProcessStore(dir, { pid: 4243, threadId: 0, backend: 'pwrite' }).file('counter');
+    const steadyStore = new ProcessStore(dir, { pid: 4243, threadId: 0, backend: 'pwrite' });
+    const steady = steadyStore.file('counter');
     for (let i = 0; i < 50; i++) {
       steady.add(steady.slotOf(encodeKey('steady_jobs', 'steady_jobs_total', { n: String(i) }, 'Jobs.')), i + 0.5);
     }
+    // Written through: the files stay as they are, and no writer looks after them while they are cut.
+    victimStore.close();
+    steadyStore.close();
     victimPath = victim.path;
     original = fs.readFileSync(victimPath);
     const { entries } = parseEntries(original, HEADER_BYTES, original.readInt32LE(0));

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { DEFAULT_CONNECTION_LIMITS, listenOn, type ConnectionLimits } from '../../src/server/endpoint';
-import { httpGet, writeCounter } from '../server/support';
+import { httpGet, writeCounters } from '../server/support';
 import { envNumber, makeTempDir, removeDir, startChild, waitForMessage, type Child } from './support';
 
 const CONNECTIONS = 200;
@@ -55,7 +55,7 @@ describe('reliability: the endpoint under load', function () {
   before(async () => {
     dir = makeTempDir('load');
     for (let pid = 1000; pid < 1020; pid++) {
-      for (let route = 0; route < 50; route++) writeCounter(dir, pid, 'load_requests', { route: `/r${route}` }, 1);
+      writeCounters(dir, pid, Array.from({ length: 50 }, (_, route) => ({ name: 'load_requests', labels: { route: `/r${route}` }, value: 1 })));
     }
     server = startChild('endpoint-server.ts', [dir, JSON.stringify(LIMITS)], { nodeArgs: ['--expose-gc'], ipc: true });
     const { port } = await waitForMessage(server, (message): message is { port: number } => typeof message === 'object' && message !== null && 'port' in message);

@@ -8,7 +8,7 @@ import { renderText, type MetricFamily } from '../../src/collect';
 import { createMetricsHandler, listenOn, type EndpointOptions } from '../../src/server';
 import type { Logger } from '../../src/logger';
 import { MetricsService } from '../../src/host';
-import { httpGet, makeTempDir, sampleValue, writeCounter } from './support';
+import { httpGet, makeTempDir, sampleValue, writeCounter, writeCounters } from './support';
 import { decodeFamilies, labelsOf } from '../support/protobuf';
 
 const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -27,8 +27,10 @@ describe('server: the HTTP endpoint', () => {
   before(async () => {
     dir = makeTempDir('endpoint');
     writeCounter(dir, 101, 'requests', { route: '/a' }, 3);
-    writeCounter(dir, 102, 'requests', { route: '/a' }, 4);
-    writeCounter(dir, 102, 'requests', { route: '/b' }, 5);
+    writeCounters(dir, 102, [
+      { name: 'requests', labels: { route: '/a' }, value: 4 },
+      { name: 'requests', labels: { route: '/b' }, value: 5 },
+    ]);
     const service = new MetricsService(quietLog);
     ({ server, base } = await serve({ collect: async () => service.collect([{ dir }]) }));
   });

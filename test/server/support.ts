@@ -38,12 +38,27 @@ export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-prom-${prefix}-`));
 }
 
-/** Adds `value` to a counter of `pid` in `dir`, through the real store. */
-export function writeCounter(dir: string, pid: number, name: string, labels: Record<string, string>, value: number): void {
+/** One counter series: its name (without `_total`), labels and value. */
+export interface CounterSeries {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Writes counters as `pid` in `dir`, through the real store, in one counter file. One call is one
+ * process: a later store of the same pid hands this file to the dead, as a restarted process does.
+ */
+export function writeCounters(dir: string, pid: number, series: readonly CounterSeries[]): void {
   const store = new ProcessStore(dir, { pid, threadId: 0, backend: 'pwrite' });
   const file = store.file('counter');
-  file.add(file.slotOf(encodeKey(name, `${name}_total`, labels, `${name} help`)), value);
+  for (const { name, labels, value } of series) file.add(file.slotOf(encodeKey(name, `${name}_total`, labels, `${name} help`)), value);
   store.close();
+}
+
+/** Adds `value` to a counter of `pid` in `dir`, through the real store (see writeCounters). */
+export function writeCounter(dir: string, pid: number, name: string, labels: Record<string, string>, value: number): void {
+  writeCounters(dir, pid, [{ name, labels, value }]);
 }
 
 /** Sets a gauge of `pid` in `dir` (mode decides the file), through the real store. */

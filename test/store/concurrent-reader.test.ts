@@ -42,7 +42,7 @@ class Mapping {
   private remap(): boolean {
     const size = fs.fstatSync(this.fd).size;
     if (size < HEADER_BYTES) return false;
-    this.view = Buffer.from(loadMmapAddon().map(this.fd, size, 'reader'));
+    this.view = Buffer.from(loadMmapAddon().map(this.fd, size, size, 'reader'));
     return true;
   }
 }

@@ -76,7 +76,7 @@ for (const backend of FILE_BACKENDS) {
         fs.readSync(fd, whole, 0, size, 0);
         const offsets = slotOffsets(whole);
         assert.equal(offsets.length, REWRITTEN_SLOTS);
-        const mapping = backend === 'native' ? Buffer.from(loadMmapAddon().map(fd, size, filePath)) : undefined;
+        const mapping = backend === 'native' ? Buffer.from(loadMmapAddon().map(fd, size, size, filePath)) : undefined;
         const copy = Buffer.alloc(SLOT_BYTES);
         while (running) {
           for (let round = 0; round < 200; round++) {

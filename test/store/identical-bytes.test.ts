@@ -37,9 +37,14 @@ function keyFor(key: number): string {
   return encodeKey('requests', 'requests_total', { method, shard: String(Math.floor(key / LABEL_VALUES.length)) }, 'Requests.');
 }
 
-/** Runs the operations through one backend; returns the file's bytes and what the values should be. */
-function runOperations(backend: BackendKind, dir: string, operations: readonly Operation[]): { bytes: Buffer; model: Map<string, number> } {
-  const model = new Map<string, number>();
+/**
+ * Runs the operations through one backend. Returns the bytes of every file it left, in name order
+ * with the inodes of the names of handed-over files left out, and what the values of each should
+ * be: a reopened store starts its own file from zero and hands the earlier one to the dead.
+ */
+function runOperations(backend: BackendKind, dir: string, operations: readonly Operation[]): { files: Buffer[]; models: Array<Map<string, number>> } {
+  const models = [new Map<string, number>()];
+  let model = models[0];
   let store = new ProcessStore(dir, { backend, pid: 1234 });
   let file = store.file('counter');
   let bulk = 0;
@@ -48,6 +53,8 @@ function runOperations(backend: BackendKind, dir: string, operations: readonly O
       store.close();
       store = new ProcessStore(dir, { backend, pid: 1234 });
       file = store.file('counter');
+      model = new Map();
+      models.push(model);
     } else if (op.kind === 'manyKeys') {
       for (let i = 0; i < op.count; i++) {
         const key = encodeKey('bulk', 'bulk_total', { n: String(bulk++) }, 'h'.repeat(op.helpBytes));
@@ -64,7 +71,15 @@ function runOperations(backend: BackendKind, dir: string, operations: readonly O
     }
   }
   store.close();
-  return { bytes: fs.readFileSync(file.path), model };
+  // The files a reopen handed over are counter_1234.dead<inode>.db: ordered by what they hold.
+  const files = fs.readdirSync(dir).filter((name) => name.endsWith('.db')).map((name) => fs.readFileSync(path.join(dir, name)));
+  return { files: files.sort(Buffer.compare), models };
+}
+
+/** A file's values by key, in a form that compares as a whole. */
+function valuesOf(bytes: Buffer): string {
+  const { entries } = parseEntries(bytes, HEADER_BYTES, bytes.readInt32LE(0));
+  return JSON.stringify(entries.map((entry) => [entry.key, bytes.readDoubleLE(entry.valueOffset)]).sort());
 }
 
 describe('native and pwrite backends', () => {
@@ -76,10 +91,13 @@ describe('native and pwrite backends', () => {
         try {
           const fromNative = runOperations('native', native.dir, operations);
           const fromPwrite = runOperations('pwrite', pwrite.dir, operations);
-          assert.equal(fromNative.bytes.length, fromPwrite.bytes.length, 'same size');
-          assert.ok(fromNative.bytes.equals(fromPwrite.bytes), 'same bytes');
+          assert.equal(fromNative.files.length, fromPwrite.files.length, 'as many files');
+          fromNative.files.forEach((bytes, i) => assert.ok(bytes.equals(fromPwrite.files[i]), 'same bytes'));
           const samples = readFileSamples(path.join(native.dir, 'counter_1234.db'));
-          assert.deepEqual(new Map([...samples].map(([key, sample]) => [key, sample.value])), fromNative.model);
+          const current = fromNative.models[fromNative.models.length - 1];
+          assert.deepEqual(new Map([...samples].map(([key, sample]) => [key, sample.value])), current);
+          const expected = fromNative.models.map((values) => JSON.stringify([...values].sort()));
+          assert.deepEqual(fromNative.files.map(valuesOf).sort(), expected.sort(), 'every earlier file is kept as it was left');
         } finally {
           native.remove();
           pwrite.remove();

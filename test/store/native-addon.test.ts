@@ -14,34 +14,67 @@ describe('the native mmap addon', () => {
   afterEach(() => remove());
 
   it('turns a failed mmap into an Error with the errno text and the path', () => {
-    assert.throws(() => loadMmapAddon().map(-1, 4096, '/some/counter_1.db'), (error: Error & { errno?: number }) => {
+    assert.throws(() => loadMmapAddon().map(-1, 4096, 4096, '/some/counter_1.db'), (error: Error & { errno?: number }) => {
       assert.equal(error.message, 'mmap "/some/counter_1.db" (4096 bytes): Bad file descriptor');
       assert.equal(error.errno, 9);
       return true;
     });
   });
 
-  it('refuses a length that is not a positive integer', () => {
+  it('refuses lengths that are not byte counts, and a file part that is not whole pages within the length', () => {
     const fd = fs.openSync(path.join(dir, 'f'), 'w+');
     try {
-      for (const length of [0, -8, 1.5, Number.NaN]) {
-        assert.throws(() => loadMmapAddon().map(fd, length, 'f'), { name: 'RangeError', message: 'map "f": length must be a positive integer' });
+      for (const length of [-8, 1.5, Number.NaN]) {
+        assert.throws(() => loadMmapAddon().map(fd, 0, length, 'f'), { name: 'RangeError', message: 'map "f": length must be a non-negative integer' });
+        assert.throws(() => loadMmapAddon().map(fd, length, 4096, 'f'), { name: 'RangeError', message: 'map "f": fileLength must be a non-negative integer' });
       }
+      const layout = { name: 'RangeError', message: 'map "f": need 0 < length, and fileLength <= length a multiple of the page size' };
+      assert.throws(() => loadMmapAddon().map(fd, 0, 0, 'f'), layout);
+      assert.throws(() => loadMmapAddon().map(fd, 1 << 17, 1 << 16, 'f'), layout);
+      assert.throws(() => loadMmapAddon().map(fd, 100, 1 << 16, 'f'), layout);
     } finally {
       fs.closeSync(fd);
     }
   });
 
-  it('maps the file shared: a store through the buffer is in the file', () => {
+  it('maps the file part shared and the rest private: only stores into the file part reach the file', () => {
     const filePath = path.join(dir, 'shared');
-    fs.writeFileSync(filePath, Buffer.alloc(64));
+    // 64 KiB: whole pages on every page size Linux uses.
+    const part = 1 << 16;
+    fs.writeFileSync(filePath, Buffer.alloc(part));
     const fd = fs.openSync(filePath, 'r+');
     try {
-      const mapped = new Float64Array(loadMmapAddon().map(fd, 64, filePath));
+      const mapped = new Float64Array(loadMmapAddon().map(fd, part, 3 * part, filePath));
       mapped[3] = 2.5;
-      assert.equal(fs.readFileSync(filePath).readDoubleLE(24), 2.5);
+      mapped[part / 8 + 3] = 7;
+      mapped[(3 * part) / 8 - 1] = 9;
+      const file = fs.readFileSync(filePath);
+      assert.equal(file.length, part, 'the private part never grows the file');
+      assert.equal(file.readDoubleLE(24), 2.5);
+      assert.deepEqual([mapped[part / 8 + 3], mapped[(3 * part) / 8 - 1]], [7, 9], 'the private part keeps its values');
     } finally {
       fs.closeSync(fd);
+    }
+  });
+
+  it('reserves blocks (posix_fallocate), where growing the size alone leaves a sparse file', () => {
+    const fd = fs.openSync(path.join(dir, 'reserved'), 'w+');
+    const sparse = fs.openSync(path.join(dir, 'sparse'), 'w+');
+    try {
+      loadMmapAddon().reserve(fd, 0, 1 << 16, 'reserved');
+      fs.ftruncateSync(sparse, 1 << 16);
+      const [reserved, grown] = [fs.fstatSync(fd), fs.fstatSync(sparse)];
+      assert.deepEqual([reserved.size, grown.size], [1 << 16, 1 << 16]);
+      assert.ok(reserved.blocks * 512 >= 1 << 16, `${reserved.blocks} blocks of 512 bytes allocated`);
+      assert.equal(grown.blocks, 0, 'ftruncate allocates nothing');
+      assert.throws(() => loadMmapAddon().reserve(-1, 0, 4096, '/some/counter_1.db'), (error: Error & { errno?: number }) => {
+        assert.equal(error.message, 'reserve "/some/counter_1.db" (4096 bytes at 0): Bad file descriptor');
+        assert.equal(error.errno, 9);
+        return true;
+      });
+    } finally {
+      fs.closeSync(fd);
+      fs.closeSync(sparse);
     }
   });
 

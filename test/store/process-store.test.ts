@@ -63,26 +63,37 @@ for (const backend of FILE_BACKENDS) {
       store.close();
     });
 
-    it('continues a file left by an earlier process with the same pid', () => {
-      const earlier = new ProcessStore(dir, { backend, pid: 77 });
+    it('hands every file an earlier process with the same pid left to the dead, and starts its own from zero', () => {
+      // As this very process: a store standing in for another pid hands over only what it opens.
+      const pid = process.pid;
+      const earlier = new ProcessStore(dir, { backend });
       const file = earlier.file('counter');
       file.add(file.slotOf(keyOf('kept')), 5);
+      const all = earlier.file('gauge', 'all');
+      all.set(all.slotOf(keyOf('temperature')), 21);
+      const live = earlier.file('gauge', 'livesum');
+      live.set(live.slotOf(keyOf('busy')), 3);
       earlier.close();
+      const inodes = new Map([`counter_${pid}.db`, `gauge_all_${pid}.db`].map((name) => [name, fs.statSync(path.join(dir, name)).ino]));
 
-      const later = new ProcessStore(dir, { backend, pid: 77 });
+      const later = new ProcessStore(dir, { backend });
       const reopened = later.file('counter');
       const kept = reopened.slotOf(keyOf('kept'));
-      assert.equal(reopened.get(kept), 5);
+      assert.equal(reopened.get(kept), 0, "the earlier process's count is not this one's");
       reopened.add(kept, 1);
       reopened.add(reopened.slotOf(keyOf('added')), 2);
       later.close();
-      assert.deepEqual(
-        [...readFileSamples(path.join(dir, 'counter_77.db'))].map(([key, sample]) => [key, sample.value]),
-        [
-          [keyOf('kept'), 6],
-          [keyOf('added'), 2],
-        ],
-      );
+      const deadCounter = `counter_${pid}.dead${inodes.get(`counter_${pid}.db`)}.db`;
+      const deadGauge = `gauge_all_${pid}.dead${inodes.get(`gauge_all_${pid}.db`)}.db`;
+      // Its live gauge goes although this store never opened a livesum file; the rest keep counting.
+      assert.deepEqual(fs.readdirSync(dir).sort(), [`counter_${pid}.db`, deadCounter, deadGauge, `owner_${pid}.json`].sort());
+      const valuesIn = (name: string): Array<[string, number]> => [...readFileSamples(path.join(dir, name))].map(([key, sample]) => [key, sample.value]);
+      assert.deepEqual(valuesIn(deadCounter), [[keyOf('kept'), 5]]);
+      assert.deepEqual(valuesIn(deadGauge), [[keyOf('temperature'), 21]]);
+      assert.deepEqual(valuesIn(`counter_${pid}.db`), [
+        [keyOf('kept'), 1],
+        [keyOf('added'), 2],
+      ]);
     });
 
     it('keeps every value while the file doubles many times past 64 KiB', () => {
@@ -132,26 +143,21 @@ for (const backend of FILE_BACKENDS) {
       store.close();
     });
 
-    it('refuses to continue a corrupt file, naming it', () => {
-      const filePath = path.join(dir, 'counter_8.db');
-      const bytes = Buffer.alloc(INITIAL_FILE_BYTES);
-      bytes.writeInt32LE(64, 0);
-      bytes.writeInt32LE(-5, 8);
-      fs.writeFileSync(filePath, bytes);
+    it('never reads a file it finds under its name: a corrupt or odd-sized one is handed over unread', () => {
+      const corrupt = Buffer.alloc(INITIAL_FILE_BYTES);
+      corrupt.writeInt32LE(64, 0);
+      corrupt.writeInt32LE(-5, 8);
+      fs.writeFileSync(path.join(dir, 'counter_8.db'), corrupt);
+      fs.writeFileSync(path.join(dir, 'gauge_all_8.db'), Buffer.alloc(100));
+      const inodes = ['counter_8.db', 'gauge_all_8.db'].map((name) => fs.statSync(path.join(dir, name)).ino);
       const store = new ProcessStore(dir, { backend, pid: 8 });
-      assert.throws(
-        () => store.file('counter'),
-        (error: Error) => error.message.includes(`"${filePath}" cannot be continued: bad key length -5 at 8`),
-      );
-    });
-
-    it('refuses to continue a file whose size no writer makes, naming it', () => {
-      const filePath = path.join(dir, 'gauge_all_8.db');
-      fs.writeFileSync(filePath, Buffer.alloc(100));
-      const store = new ProcessStore(dir, { backend, pid: 8 });
-      assert.throws(() => store.file('gauge', 'all'), {
-        message: new RegExp(`^Metric file "${filePath}" cannot be continued: its size 100 is not a multiple of 8`),
-      });
+      const counter = store.file('counter');
+      counter.add(counter.slotOf(keyOf('fresh')), 4);
+      store.file('gauge', 'all');
+      store.close();
+      assert.deepEqual(fs.readFileSync(path.join(dir, `counter_8.dead${inodes[0]}.db`)), corrupt, 'left as it was, for the collector to skip');
+      assert.equal(fs.statSync(path.join(dir, `gauge_all_8.dead${inodes[1]}.db`)).size, 100);
+      assert.deepEqual([...readFileSamples(path.join(dir, 'counter_8.db'))].map(([key, sample]) => [key, sample.value]), [[keyOf('fresh'), 4]]);
     });
 
     it('drops updates after close and refuses new keys', () => {

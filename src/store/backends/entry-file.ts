@@ -1,21 +1,24 @@
 // The part of a MetricFile every backend shares: the key -> slot index, the append protocol and
-// growth. A backend only supplies the bytes (a mapping, a shadow of a file, or plain memory).
+// the image's growth. A backend supplies the bytes (a mapping, a shadow of a file, or plain
+// memory) and says when an appended entry is visible to readers.
 
 import type { BackendKind, MetricFile } from './metric-file';
-import { DB_LAYOUT, HEADER_BYTES, MAX_KEY_BYTES, VALUE_BYTES, decodeKey, entryBytes, kindOfFile, parseEntries, writeEntry } from '../format';
+import { DB_LAYOUT, HEADER_BYTES, MAX_KEY_BYTES, VALUE_BYTES, decodeKey, entryBytes, walkEntries, writeEntry } from '../format';
 import type { FileLayout } from '../format';
 
 const CLOSED_IMAGE = new ArrayBuffer(0);
 
 export abstract class EntryFile implements MetricFile {
   abstract readonly backend: BackendKind;
-  /** The whole file image; replaced on growth, so only `slotOf` may hold on to it across calls. */
+  /** The whole image; replaced on growth, so only `slotOf` may hold on to it across calls. */
   protected bytes!: Buffer;
   /** float64 view of the image: slot n is the float64 at byte offset 8n (value, then timestamp). */
   protected values!: Float64Array;
   private usedView!: Int32Array;
   private headerView!: Uint32Array;
-  private used = HEADER_BYTES;
+  /** End of the last entry in the image (those a backend keeps out of its file included). */
+  protected used = HEADER_BYTES;
+  /** Each key's last entry (appendRecord may give a key another one). */
   private readonly slots = new Map<string, number>();
   protected closed = false;
 
@@ -70,7 +73,7 @@ export abstract class EntryFile implements MetricFile {
   rewrite(slot: number, length: number, write: (image: Buffer, offset: number) => void): void {
     if (this.closed) return;
     write(this.bytes, slot * 8);
-    this.persist(slot * 8, length);
+    this.writeThrough(slot, length);
   }
 
   get(slot: number): number {
@@ -88,41 +91,14 @@ export abstract class EntryFile implements MetricFile {
     return Array.from(this.slots, ([key, slot]) => ({ key, slot }));
   }
 
+  /** Nothing to look after in memory; files check their growth and their path. */
+  maintain(): void {}
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.adopt(CLOSED_IMAGE);
     this.release();
-  }
-
-  /**
-   * Reads the entries already in the image (a file left by an earlier process with the same pid,
-   * as Python does) so that appending continues after them. Called once by each backend's
-   * constructor, after its own fields are set.
-   */
-  protected loadEntries(): void {
-    const used = this.bytes.readInt32LE(0);
-    const { magic } = this.layout;
-    if (used === 0) {
-      // A new file, or one whose creator died before its first entry.
-      this.used = HEADER_BYTES;
-      if (magic !== undefined) {
-        this.headerView[1] = magic;
-        this.persist(4, 4);
-      }
-      this.publishUsed();
-      return;
-    }
-    if (used < HEADER_BYTES || used > this.bytes.length) {
-      throw this.corrupt(`used=${used} is outside ${HEADER_BYTES}..${this.bytes.length}`);
-    }
-    if (magic !== undefined && this.headerView[1] !== magic) {
-      throw this.corrupt(`its header says it is not ${kindOfFile(this.layout)}`);
-    }
-    const { entries, error } = parseEntries(this.bytes, HEADER_BYTES, used, this.layout.bodySize);
-    if (error !== undefined) throw this.corrupt(error.message);
-    for (const entry of entries) this.slots.set(entry.key, entry.valueOffset / 8);
-    this.used = used;
   }
 
   /** Points the views at a new image (after growth, or an empty one at close). */
@@ -133,37 +109,56 @@ export abstract class EntryFile implements MetricFile {
     this.headerView = new Uint32Array(image, 0, image.byteLength === 0 ? 0 : 2);
   }
 
-  /** Replaces the image by one of `capacity` bytes holding the same first bytes (via adopt). */
-  protected abstract resize(capacity: number): void;
+  /** Makes the image at least `needed` bytes long (adopting a larger one), keeping every byte. */
+  protected abstract grow(needed: number): void;
 
-  /** Makes bytes [offset, offset + length) of the image durable in the file, when there is one. */
-  protected persist(_offset: number, _length: number): void {}
+  /** The entry in bytes [start, end) of the image is whole: make it visible where readers look. */
+  protected abstract appended(start: number, end: number): void;
 
   /**
-   * Publishes `used`. Atomics.store is a release store: a process that reads `used` and then the
-   * bytes before it sees whole entries.
+   * Publishes the image's header: the layout's magic, then `used`. Atomics.store is a release
+   * store: a process that reads `used` and then the bytes before it sees whole entries (and the
+   * magic, so that a new file of another layout never reads as a `.db` with entries).
    */
-  protected publishUsed(): void {
-    Atomics.store(this.usedView, 0, this.used);
+  protected publishUsed(used: number): void {
+    const { magic } = this.layout;
+    if (magic !== undefined) this.headerView[1] = magic;
+    Atomics.store(this.usedView, 0, used);
   }
+
+  /** The end of the last entry that lies wholly in the image's first `limit` bytes. */
+  protected entriesEndWithin(limit: number): number {
+    const skip = (): 'next' => 'next';
+    return walkEntries(this.bytes, HEADER_BYTES, Math.min(limit, this.used), this.used, skip, this.layout.bodySize).end;
+  }
+
+  /** `length` bytes at `slot` changed in the image: a backend that does not map its file writes them. */
+  protected writeThrough(_slot: number, _length: number): void {}
 
   /** Frees what the backend holds (file descriptor); the image is already dropped. */
   protected release(): void {}
 
   protected assertOpen(): void {
-    if (this.closed) throw new Error(`Metric file "${this.path}" is closed`);
+    if (this.closed) throw new Error(`${this.layout.describe} "${this.path}" is closed`);
   }
 
-  protected corrupt(detail: string): Error {
-    return new Error(
-      `${this.layout.describe} "${this.path}" cannot be continued: ${detail}. It was left by an earlier ` +
-        'process with the same pid; delete it, or the whole directory when no process uses it.',
-    );
+  /** Doubles the capacity until `needed` bytes fit, refusing to pass what readers accept. */
+  protected capacityFor(needed: number): number {
+    let capacity = this.bytes.length;
+    while (capacity < needed) capacity *= 2;
+    const limit = this.layout.maxBytes;
+    if (capacity > limit) {
+      throw new Error(
+        `${this.layout.describe} "${this.path || '(memory)'}" would grow to ${capacity} bytes, past the ` +
+          `${limit}-byte limit readers accept: too many label combinations in this process`,
+      );
+    }
+    return capacity;
   }
 
   /**
-   * Appends a whole entry (its value and timestamp zero, or `body` as its body), then publishes the
-   * new `used`: readers never see half of it.
+   * Appends a whole entry (its value and timestamp zero, or `body` as its body), then lets the
+   * backend publish it: readers never see half of it.
    */
   private append(key: string, body: Float64Array | undefined): number {
     this.assertOpen();
@@ -176,14 +171,13 @@ export abstract class EntryFile implements MetricFile {
     }
     const position = this.used;
     const end = position + entryBytes(encoded.length) - VALUE_BYTES + (body?.byteLength ?? VALUE_BYTES);
-    if (end > this.bytes.length) this.resize(this.capacityFor(end));
+    if (end > this.bytes.length) this.grow(end);
     const valueOffset = writeEntry(this.bytes, position, encoded);
     if (body !== undefined) this.copyBody(valueOffset / 8, body);
-    this.persist(position, end - position);
     this.used = end;
-    this.publishUsed();
     const slot = valueOffset / 8;
     this.slots.set(key, slot);
+    this.appended(position, end);
     return slot;
   }
 
@@ -195,20 +189,6 @@ export abstract class EntryFile implements MetricFile {
   private copyBody(slot: number, body: Float64Array): void {
     const values = this.values;
     for (let i = 0; i < body.length; i++) if (!Object.is(values[slot + i], body[i])) values[slot + i] = body[i];
-  }
-
-  /** Doubles the capacity until `needed` bytes fit, refusing to pass what readers accept. */
-  private capacityFor(needed: number): number {
-    let capacity = this.bytes.length;
-    while (capacity < needed) capacity *= 2;
-    const limit = this.layout.maxBytes;
-    if (capacity > limit) {
-      throw new Error(
-        `${this.layout.describe} "${this.path || '(memory)'}" would grow to ${capacity} bytes, past the ` +
-          `${limit}-byte limit readers accept: too many label combinations in this process`,
-      );
-    }
-    return capacity;
   }
 }
 

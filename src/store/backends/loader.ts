@@ -11,6 +11,7 @@ import { MemoryFile } from './memory';
 import { NativeFile } from './native';
 import type { MmapAddon } from './native';
 import { PwriteFile } from './pwrite';
+import type { StoredFileOptions } from './stored-file';
 import { DB_LAYOUT } from '../format';
 import type { FileLayout } from '../format';
 
@@ -34,7 +35,8 @@ export function loadMmapAddon(): MmapAddon {
 function tryLoadAddon(): { addon: MmapAddon } | { error: Error } {
   try {
     const addon = nodeGypBuild(PACKAGE_ROOT) as Partial<MmapAddon> | undefined;
-    if (typeof addon?.map !== 'function') throw new Error('it exports no map()');
+    // An addon built before reserve() existed would map files it cannot reserve: refused.
+    if (typeof addon?.map !== 'function' || typeof addon.reserve !== 'function') throw new Error('it exports no map() and reserve()');
     return { addon: addon as MmapAddon };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -68,12 +70,20 @@ export function defaultBackend(): BackendKind {
   }
 }
 
-/** Opens (creating when absent) the file at `filePath`, of the given layout, with the given backend. */
-export function openWithBackend(backend: BackendKind, filePath: string, fileMode: number, layout: FileLayout = DB_LAYOUT): MetricFile {
+/**
+ * Creates the file at `filePath`, of the given layout, with the given backend (a file a dead
+ * predecessor left under the name is handed over first). Throws for configuration errors only.
+ */
+export function openWithBackend(
+  backend: BackendKind,
+  filePath: string,
+  options: StoredFileOptions,
+  layout: FileLayout = DB_LAYOUT,
+): MetricFile {
   if (backend === 'memory') return MemoryFile.create(layout);
   // The format is little-endian and the views over it use the CPU's byte order.
   if (os.endianness() !== 'LE') {
     throw new Error(`multiprocess metric files need a little-endian CPU (this one is ${os.endianness()})`);
   }
-  return backend === 'native' ? NativeFile.open(filePath, fileMode, loadMmapAddon(), layout) : PwriteFile.open(filePath, fileMode, layout);
+  return backend === 'native' ? NativeFile.open(filePath, options, loadMmapAddon(), layout) : PwriteFile.open(filePath, options, layout);
 }

@@ -1,7 +1,7 @@
 // The memory backend: the file layout in a plain in-process buffer, for single-process mode
-// (PROMETHEUS_MULTIPROC_DIR unset). Also the shadow image the pwrite backend writes through.
+// (PROMETHEUS_MULTIPROC_DIR unset).
 
-import { DB_LAYOUT, INITIAL_FILE_BYTES } from '../format';
+import { DB_LAYOUT, HEADER_BYTES, INITIAL_FILE_BYTES } from '../format';
 import type { FileLayout } from '../format';
 import { EntryFile } from './entry-file';
 import type { BackendKind } from './metric-file';
@@ -11,14 +11,26 @@ export class MemoryFile extends EntryFile {
 
   /** A new, empty in-memory file. */
   static create(layout: FileLayout = DB_LAYOUT): MemoryFile {
-    const file = new MemoryFile('', new ArrayBuffer(INITIAL_FILE_BYTES), layout);
-    file.loadEntries();
-    return file;
+    return new MemoryFile(layout);
   }
 
-  protected resize(capacity: number): void {
-    const image = new ArrayBuffer(capacity);
-    this.bytes.copy(Buffer.from(image));
-    this.adopt(image);
+  private constructor(layout: FileLayout) {
+    super('', new ArrayBuffer(INITIAL_FILE_BYTES), layout);
+    this.publishUsed(HEADER_BYTES);
   }
+
+  protected grow(needed: number): void {
+    this.adopt(grownCopy(this.bytes, this.capacityFor(needed)));
+  }
+
+  protected appended(_start: number, end: number): void {
+    this.publishUsed(end);
+  }
+}
+
+/** A new buffer of `capacity` bytes that starts with a copy of `bytes`. */
+export function grownCopy(bytes: Buffer, capacity: number): ArrayBuffer {
+  const image = new ArrayBuffer(capacity);
+  bytes.copy(Buffer.from(image));
+  return image;
 }

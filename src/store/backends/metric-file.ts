@@ -10,7 +10,8 @@ export interface MetricFile {
   readonly backend: BackendKind;
   /**
    * Slot of `key` (value byte offset / 8), appending a whole zeroed entry first when absent.
-   * Validates the key before writing anything; grows the file when needed.
+   * Validates the key before writing anything; grows the file when needed. A file that cannot
+   * grow (a full disk) keeps the new entry in process memory until it can: the slot stays.
    */
   slotOf(key: string): number;
   /** The slot of `key`'s last entry, or undefined when it has none (nothing is appended). */
@@ -43,6 +44,12 @@ export interface MetricFile {
   timestampOf(slot: number): number;
   /** Every key of this file with its slot, in file order. */
   entries(): Array<{ key: string; slot: number }>;
+  /**
+   * Looks after the file; the store's timer calls it every few seconds. It retries the growth of
+   * a file the disk refused, and writes a new file when this one was removed or replaced. Never
+   * throws: a problem is warned about once.
+   */
+  maintain(): void;
   /** Releases the file; updates after this are dropped, reads and new keys throw. */
   close(): void;
 }

@@ -1,78 +1,81 @@
 // The pwrite backend, pure JS, for when the native addon cannot load: an in-process image of the
-// file (the memory backend) with every change written through at its offset with one pwrite.
+// file with every change written through at its offset with one pwrite. A failed write (a full
+// disk, a file size limit) never throws: the value stays in the image, which maintain() writes
+// again.
 
-import * as fs from 'node:fs';
 import type { BackendKind } from './metric-file';
-import { MemoryFile } from './memory';
-import { resizeMetricFile, withOpenedMetricFile, writeAt } from './file-descriptor';
+import { HEADER_BYTES, INITIAL_FILE_BYTES } from '../format';
 import type { FileLayout } from '../format';
+import { grownCopy } from './memory';
+import { reserveByWriting, writeAt } from './file-descriptor';
+import { StoredFile } from './stored-file';
+import type { StoredFileOptions } from './stored-file';
 
-export class PwriteFile extends MemoryFile {
-  override readonly backend: BackendKind = 'pwrite';
+export class PwriteFile extends StoredFile {
+  readonly backend: BackendKind = 'pwrite';
 
-  static open(path: string, fileMode: number, layout: FileLayout): PwriteFile {
-    return withOpenedMetricFile(path, fileMode, ({ fd, capacity }) => new PwriteFile(path, fd, readWhole(fd, path, capacity), layout));
+  static open(path: string, options: StoredFileOptions, layout: FileLayout): PwriteFile {
+    return StoredFile.created(new PwriteFile(path, options, layout));
   }
 
-  private constructor(
-    path: string,
-    private readonly fd: number,
-    image: ArrayBuffer,
-    layout: FileLayout,
-  ) {
-    super(path, image, layout);
-    this.loadEntries();
+  private constructor(path: string, options: StoredFileOptions, layout: FileLayout) {
+    super(path, new ArrayBuffer(INITIAL_FILE_BYTES), options, layout);
   }
 
   override add(slot: number, amount: number): void {
     this.values[slot] += amount;
-    if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, 8);
+    this.writeThrough(slot, 8);
   }
 
   override set(slot: number, value: number): void {
     this.values[slot] = value;
-    if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, 8);
+    this.writeThrough(slot, 8);
   }
 
   override setWithTimestamp(slot: number, value: number, timestamp: number): void {
     this.values[slot] = value;
     this.values[slot + 1] = timestamp;
-    if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, 16);
+    this.writeThrough(slot, 16);
   }
 
   override writeRange(slot: number, words: Float64Array): void {
     super.writeRange(slot, words);
-    if (!this.closed) writeAt(this.fd, this.path, this.bytes, slot * 8, words.byteLength);
+    this.writeThrough(slot, words.byteLength);
   }
 
-  protected override resize(capacity: number): void {
-    resizeMetricFile(this.fd, this.path, capacity);
-    super.resize(capacity);
+  protected remap(capacity: number): void {
+    if (capacity !== this.bytes.length) this.adopt(grownCopy(this.bytes, capacity));
   }
 
-  protected override persist(offset: number, length: number): void {
-    writeAt(this.fd, this.path, this.bytes, offset, length);
+  protected reserveSpace(offset: number, length: number): void {
+    reserveByWriting(this.fd, this.path, offset, length);
   }
 
-  // The entry was written (persisted) before this runs: the file sees the entry, then `used`.
-  protected override publishUsed(): void {
-    super.publishUsed();
-    writeAt(this.fd, this.path, this.bytes, 0, 4);
+  protected persist(offset: number, length: number): boolean {
+    try {
+      writeAt(this.fd, this.path, this.bytes, offset, length);
+      return true;
+    } catch (error) {
+      this.lostWrite(error);
+      return false;
+    }
   }
 
-  protected override release(): void {
-    fs.closeSync(this.fd);
+  // The entry was written (persisted) before this runs: the file sees the entry, then the
+  // header (`used`, and the layout's magic after it).
+  protected override publishUsed(used: number): void {
+    super.publishUsed(used);
+    this.persist(0, HEADER_BYTES);
   }
-}
 
-function readWhole(fd: number, path: string, capacity: number): ArrayBuffer {
-  const image = new ArrayBuffer(capacity);
-  const bytes = Buffer.from(image);
-  let read = 0;
-  while (read < capacity) {
-    const count = fs.readSync(fd, bytes, read, capacity - read, read);
-    if (count === 0) throw new Error(`Metric file "${path}" shrank while being opened`);
-    read += count;
+  /** Writes a value of an entry the file holds; the others (and all after close) wait in memory. */
+  protected override writeThrough(slot: number, length: number): void {
+    const offset = slot * 8;
+    if (offset >= this.published) return;
+    try {
+      writeAt(this.fd, this.path, this.bytes, offset, length);
+    } catch (error) {
+      this.lostWrite(error);
+    }
   }
-  return image;
 }
