@@ -38,16 +38,21 @@ export interface Child {
 export function startChild(
   script: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[]; ipc?: boolean; umask?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    nodeArgs?: readonly string[];
+    ipc?: boolean;
+    umask?: number;
+    /** Runs the child under a soft `ulimit -f` of this many KiB (bash sets it, then execs node). */
+    fileSizeLimitKiB?: number;
+  } = {},
 ): Child {
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(__dirname, 'children', script), ...args],
-    {
-      env: { ...process.env, ...options.env },
-      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    },
-  ) as ChildProcess & { pid: number };
+  const command = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', path.join(__dirname, 'children', script), ...args];
+  const limited = options.fileSizeLimitKiB === undefined ? command : ['bash', '-c', `ulimit -S -f ${options.fileSizeLimitKiB} && exec "$@"`, 'bash', ...command];
+  const child = spawn(limited[0], limited.slice(1), {
+    env: { ...process.env, ...options.env },
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { pid: number };
   const messages: unknown[] = [];
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -1,0 +1,17 @@
+// Child process: compacts DIR again and again, 1 ms apart, until DIR/STOP appears; then prints
+// how many files the compactions folded, so the test knows they overlapped its writes. A
+// compaction problem (a file left as it is) fails it. argv: DIR
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { compactDirectory } from '../../../src/host/compaction';
+
+const [dir] = process.argv.slice(2);
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let absorbed = 0;
+while (!fs.existsSync(path.join(dir, 'STOP'))) {
+  const report = compactDirectory(dir);
+  if (report.problems.length > 0) throw new Error(report.problems.join('; '));
+  absorbed += report.absorbed;
+  Atomics.wait(pause, 0, 0, 1);
+}
+process.stdout.write(`${JSON.stringify({ absorbed })}\n`);

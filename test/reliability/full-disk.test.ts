@@ -1,0 +1,170 @@
+// A full disk or a file size limit never reaches the app: on real filesystems filled to the last
+// block (a tmpfs, an ext4 image on a loop device) and under `ulimit -f`, an HTTP app keeps
+// answering every request, its own get() stays exact, each file is warned about once with the
+// cause and the fix, and once there is room again every series joins the file with its full
+// values. Before space was reserved, the native backend died of SIGBUS at the first store into a
+// sparse page, and the pwrite backend threw ENOSPC or EFBIG out of inc().
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fillUp, mountExt4, mountRefusal, mountTmpfs } from '../support/mounts';
+import type { Mount } from '../support/mounts';
+import { FILE_BACKENDS } from '../store/helpers';
+import { waitFor } from '../server/support';
+import { createApp, installPackageImage } from '../mirror/package-image';
+import { appValues, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
+import type { MetricsApp } from './metrics-app';
+import { makeTempDir, removeDir } from './support';
+
+const FILESYSTEMS: ReadonlyArray<{ name: string; mount: (dir: string) => Mount }> = [
+  { name: 'tmpfs', mount: (dir) => mountTmpfs(dir, '1m') },
+  { name: 'ext4 (loop device)', mount: (dir) => mountExt4(dir, 8) },
+];
+
+/** The app's files, one warning each expected: `counter`, `gauge_all`, ... for pid. */
+function appFileNames(pid: number, types: readonly string[]): string[] {
+  return types.map((type) => `${type}_${pid}.db`);
+}
+
+/**
+ * The warnings of stderr, each line one: exactly one per file named in `files`, each with the
+ * cause and the fix, and nothing else but the lines `allowed` matches.
+ */
+function assertOneWarningPerFile(stderr: string, dir: string, files: readonly string[], cause: RegExp, fix: string, allowed?: RegExp): void {
+  const lines = stderr.split('\n').filter((line) => line !== '' && !(allowed?.test(line) ?? false));
+  const named = files.map((file) => lines.filter((line) => line.includes(`"${path.join(dir, file)}"`)));
+  assert.deepEqual(named.map((found) => found.length), files.map(() => 1), `one warning per file:\n${stderr}`);
+  for (const [warning] of named) {
+    assert.match(warning, /^pm2-prom-multiproc: metric file "[^"]+" cannot grow: /);
+    assert.match(warning, cause);
+    assert.ok(warning.includes(`To fix: ${fix}`), warning);
+  }
+  assert.equal(lines.length, files.length, `no other output on stderr:\n${stderr}`);
+}
+
+describe('reliability: a full disk or a file size limit never reaches the app', function () {
+  this.timeout(120_000);
+  let root: string;
+  let mounted: Mount | undefined;
+  let app: MetricsApp | undefined;
+  let preloaded: ChildProcess | undefined;
+
+  before(function () {
+    const refusal = mountRefusal();
+    if (refusal !== undefined) {
+      console.log(`      (${refusal})`);
+      this.skip();
+    }
+    root = makeTempDir('full-disk');
+  });
+  afterEach(async () => {
+    await stopApp(app);
+    await stopApp(preloaded);
+    app = undefined;
+    preloaded = undefined;
+    mounted?.unmount();
+    mounted = undefined;
+  });
+  after(() => {
+    if (root !== undefined) removeDir(root);
+  });
+
+  for (const filesystem of FILESYSTEMS) {
+    for (const backend of FILE_BACKENDS) {
+      it(`${backend} backend, ${filesystem.name} full: every request answered, get() exact, one warning per file, the series in the file once there is room`, async function () {
+        try {
+          mounted = filesystem.mount(path.join(root, `${backend}-${filesystem.name.split(' ')[0]}`));
+        } catch (error) {
+          console.log(`      (cannot mount a ${filesystem.name} here: ${(error as Error).message})`);
+          this.skip();
+        }
+        const dir = mounted.dir;
+        const filler = fillUp(dir);
+        app = await startMetricsApp(dir, { backend });
+        await hitRoutes(app, 300);
+        await setTemperature(app, 21.5);
+        assert.deepEqual(await appValues(app), app.model.values(), "the app's own values are exact");
+        assert.deepEqual(exposedSeries(dir), new Map(), 'nothing is in the files yet: there is no room');
+
+        fs.rmSync(filler);
+        const expected = app.model.exposed(app.pid);
+        await waitFor('every series in the files, with its full value', () => {
+          const exposed = exposedSeries(dir);
+          return exposed.size === expected.size ? exposed : undefined;
+        }, 20_000);
+        assert.deepEqual(exposedSeries(dir), expected);
+        // With room, new series go straight into the file again.
+        await hitRoutes(app, 50, 250);
+        assert.deepEqual(exposedSeries(dir), app.model.exposed(app.pid));
+        assert.deepEqual(await appValues(app), app.model.values());
+
+        assertOneWarningPerFile(
+          app.child.stderr(),
+          dir,
+          appFileNames(app.pid, ['counter', 'histogram', 'summary', 'gauge_livesum', 'gauge_all']),
+          /cannot grow: no space left on device \(ENOSPC\)\. New series of this process are kept in its memory/,
+          `free space on the filesystem of ${dir}.`,
+          /^pm2-prom-multiproc: cannot write the owner record of pid \d+ in .*ENOSPC/,
+        );
+      });
+    }
+  }
+
+  for (const backend of FILE_BACKENDS) {
+    it(`${backend} backend under ulimit -f: files stop at the limit, values stay exact, and join the files once it is lifted`, async () => {
+      const dir = fs.mkdtempSync(path.join(root, `ulimit-${backend}-`));
+      // 64 KiB: every file gets its first size, and none can grow past it.
+      app = await startMetricsApp(dir, { backend, fileSizeLimitKiB: 64 });
+      await hitRoutes(app, 1000);
+      await setTemperature(app, -3);
+      assert.deepEqual(await appValues(app), app.model.values());
+      const exposed = exposedSeries(dir);
+      assert.ok(exposed.size < app.model.exposed(app.pid).size, 'the files stopped at the limit');
+      for (const [series, value] of exposed) assert.equal(value, app.model.exposed(app.pid).get(series), `${series} in the file is exact`);
+
+      execFileSync('prlimit', ['--pid', String(app.pid), '--fsize=unlimited']);
+      const expected = app.model.exposed(app.pid);
+      await waitFor('every series in the files once the limit is lifted', () => (exposedSeries(dir).size === expected.size ? true : undefined), 20_000);
+      assert.deepEqual(exposedSeries(dir), expected);
+      assertOneWarningPerFile(
+        app.child.stderr(),
+        dir,
+        appFileNames(app.pid, ['counter', 'histogram', 'summary']),
+        /cannot grow: file too large \(EFBIG\)\. New series/,
+        "raise the process's file size limit (ulimit -f; LimitFSIZE= under systemd).",
+      );
+    });
+  }
+
+  it('the register preload on a full tmpfs: the app lives on, and its registry is mirrored once there is room', async function () {
+    try {
+      mounted = mountTmpfs(path.join(root, 'preload'), '1m');
+    } catch (error) {
+      console.log(`      (cannot mount a tmpfs here: ${(error as Error).message})`);
+      this.skip();
+    }
+    const dir = mounted.dir;
+    const filler = fillUp(dir);
+    installPackageImage(root);
+    const appDir = createApp(root, 'app', 'repo');
+    // As in production: plain node, the installed package's preload, the app's own prom-client.
+    preloaded = spawn(process.execPath, ['--require', 'pm2-prom-multiproc/register', 'app.js'], {
+      cwd: appDir,
+      env: { PATH: process.env.PATH, PROMETHEUS_MULTIPROC_DIR: dir, PROMETHEUS_MIRROR_INTERVAL_MS: '100', APP_REQUESTS: '20', APP_STAY: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    preloaded.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Several passes on the full disk: a native writer used to die of SIGBUS in the first one.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual([preloaded.exitCode, preloaded.signalCode], [null, null], `the app is alive; stderr:\n${stderr}`);
+    fs.rmSync(filler);
+    await waitFor('the mirrored counts in the files', () => {
+      const requests = [...exposedSeries(dir)].filter(([series]) => series.startsWith('app_requests_total'));
+      return requests.length === 2 && requests.every(([, value]) => value === 10) ? true : undefined;
+    }, 20_000);
+    assert.match(stderr, /cannot grow: no space left on device \(ENOSPC\)/);
+  });
+});

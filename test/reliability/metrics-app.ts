@@ -1,0 +1,131 @@
+// The test side of children/metrics-app.ts: starting it, driving it over HTTP while keeping the
+// reference of what it was asked to count, and what a scrape of its directory must then show.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { DirectoryCollector, renderText } from '../../src/collect';
+import type { BackendKind } from '../../src/store';
+import { httpGet } from '../server/support';
+import { parseTextExposition, startChild, waitForMessage } from './support';
+import type { Child } from './support';
+
+export interface MetricsApp {
+  child: Child;
+  pid: number;
+  base: string;
+  /** Every request the app was sent, as the reference of what must be counted. */
+  model: AppModel;
+}
+
+/** What the app was asked to count: per route the sum of `n` and the number of hits. */
+export class AppModel {
+  readonly requests = new Map<string, number>();
+  readonly hits = new Map<string, number>();
+  temperature: number | undefined;
+
+  hit(route: string, n: number): void {
+    this.requests.set(route, (this.requests.get(route) ?? 0) + n);
+    this.hits.set(route, (this.hits.get(route) ?? 0) + 1);
+  }
+
+  /** The app's own get() values for this model (GET /values). */
+  values(): Record<string, unknown> {
+    const perRoute = (map: ReadonlyMap<string, number>, scale = 1): Record<string, number> =>
+      Object.fromEntries([...map].map(([route, value]) => [route, value * scale]));
+    return {
+      requests: perRoute(this.requests),
+      latencyCount: perRoute(this.hits),
+      sizeSum: perRoute(this.hits, 10),
+      routes: this.requests.size,
+      temperature: this.temperature ?? 0,
+    };
+  }
+
+  /** The series a scrape of the app's directory shows for them, `pid` being the app's. */
+  exposed(pid: number | string): Map<string, number> {
+    const series = new Map<string, number>();
+    for (const [route, n] of this.requests) series.set(`app_requests_total{route="${route}"}`, n);
+    for (const [route, hits] of this.hits) {
+      series.set(`app_latency_seconds_count{route="${route}"}`, hits);
+      series.set(`app_size_bytes_sum{route="${route}"}`, hits * 10);
+    }
+    series.set('app_routes', this.requests.size);
+    series.set(`app_temperature{pid="${pid}"}`, this.temperature ?? 0);
+    return series;
+  }
+}
+
+export interface AppOptions {
+  backend: BackendKind;
+  env?: NodeJS.ProcessEnv;
+  fileSizeLimitKiB?: number;
+  /** Starts the child another way (with a chosen pid): gets what startChild would be called with. */
+  start?: (start: () => Child) => Promise<Child>;
+}
+
+export async function startMetricsApp(dir: string, options: AppOptions): Promise<MetricsApp> {
+  const start = (): Child =>
+    startChild('metrics-app.ts', [], {
+      env: { PROMETHEUS_MULTIPROC_DIR: dir, PM2_PROM_MULTIPROC_BACKEND: options.backend, ...options.env },
+      fileSizeLimitKiB: options.fileSizeLimitKiB,
+    });
+  const child = options.start === undefined ? start() : await options.start(start);
+  const { pid, port } = await waitForMessage(child, (message): message is { pid: number; port: number } => typeof message === 'object' && message !== null && 'port' in message);
+  return { child, pid, base: `http://127.0.0.1:${port}`, model: new AppModel() };
+}
+
+async function ask(app: MetricsApp, pathAndQuery: string): Promise<unknown> {
+  const response = await httpGet(`${app.base}${pathAndQuery}`);
+  assert.equal(response.status, 200, `GET ${pathAndQuery}: ${response.text}; stderr:\n${app.child.stderr()}`);
+  return JSON.parse(response.text) as unknown;
+}
+
+/** GET /hit for `route` (a new one is a new series in every file but the gauges'). */
+export async function hit(app: MetricsApp, route: string, n: number): Promise<void> {
+  await ask(app, `/hit?route=${encodeURIComponent(route)}&n=${n}`);
+  app.model.hit(route, n);
+}
+
+/** Hits routes /r0 .. /r(count-1), route i with n = i % 7 + 1. */
+export async function hitRoutes(app: MetricsApp, count: number, first = 0): Promise<void> {
+  for (let i = first; i < first + count; i++) await hit(app, `/r${i}`, (i % 7) + 1);
+}
+
+export async function setTemperature(app: MetricsApp, value: number): Promise<void> {
+  await ask(app, `/set?value=${value}`);
+  app.model.temperature = value;
+}
+
+/** The app's own get() values. */
+export function appValues(app: MetricsApp): Promise<unknown> {
+  return ask(app, '/values');
+}
+
+/** GET any other path of the app, requiring a 200. */
+export function appRequest(app: MetricsApp, pathAndQuery: string): Promise<unknown> {
+  return ask(app, pathAndQuery);
+}
+
+const APP_FAMILIES = ['app_requests_total', 'app_latency_seconds_count', 'app_size_bytes_sum', 'app_routes', 'app_temperature'];
+
+/**
+ * The app's series in a scrape of `dir` (the families AppModel.exposed lists), parsed strictly.
+ * Empty files (a writer creating one, or one that has no room yet) are the only thing tolerated.
+ */
+export function exposedSeries(dir: string): Map<string, number> {
+  const collector = new DirectoryCollector(dir, {
+    warn: (message) => assert.match(message, /is empty \(0 bytes; a writer may be creating it\)/),
+  });
+  const parsed = parseTextExposition(renderText(collector.collect()));
+  return new Map([...parsed.samples].filter(([series]) => APP_FAMILIES.includes(series.split('{')[0])));
+}
+
+/** Stops the app with SIGTERM and waits for it; SIGKILL when it does not end. */
+export async function stopApp(app: MetricsApp | ChildProcess | undefined): Promise<void> {
+  const child = app === undefined ? undefined : 'child' in app ? app.child.process : app;
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const ended = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await ended;
+  clearTimeout(timer);
+}
