@@ -2,8 +2,8 @@
 // compaction (the archive a dead process's file goes into) both ask, so that a series keeps its
 // label when its files are folded into an archive. A process's own file is the app its owner
 // record names (owner_PID.json); an archive or a claimed file is the app its name carries;
-// anything else, or an app whose name cannot be written in a file name, is no app's: no label
-// rather than a guess.
+// anything else (a file handed to the dead, `counter_123.dead5678.db`, among them), or an app
+// whose name cannot be written in a file name, is no app's: no label rather than a guess.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeAppName } from './format';
@@ -35,7 +35,8 @@ export class AppAttribution {
   /** The app credited with the samples of the file of this name, or undefined when none is known. */
   appOf(name: FileName): string | undefined {
     if (name.archive === true || name.claimGeneration !== undefined) return name.app;
-    if (name.pid === undefined) return undefined;
+    // Handed to the dead by the pid's next owner, whose record the pid's is now: no guess.
+    if (name.pid === undefined || name.dead === true) return undefined;
     const app = this.recordOf(name.pid)?.app;
     // An app no archive could be named after would lose its label at compaction: none from the start.
     return app !== undefined && encodeAppName(app) !== undefined ? app : undefined;

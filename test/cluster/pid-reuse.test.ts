@@ -7,6 +7,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { skipWhen } from '../support/skip';
 import { pidReuseRefusal } from '../support/pid-reuse';
 import { httpGet, makeTempDir, sampleValue, waitFor } from '../server/support';
 
@@ -65,11 +66,7 @@ describe('cluster: a worker that reuses an exited worker\'s pid', function () {
   let primary: Primary | undefined;
 
   before(function () {
-    const refusal = pidReuseRefusal();
-    if (refusal !== undefined) {
-      console.log(`      (${refusal})`);
-      this.skip();
-    }
+    skipWhen(this, pidReuseRefusal());
     dir = path.join(makeTempDir('cluster-reuse'), 'metrics');
   });
   after(() => {

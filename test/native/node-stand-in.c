@@ -1,7 +1,7 @@
 /* A stand-in for node, for the libcs no node runs on here (musl: Debian ships no musl node and
  * the npm registry has none). It implements the Node-API functions native/mmap.c calls,
  * dlopen()s an addon with the dynamic loader of the libc it was linked with, registers it, and
- * calls map() as src/store/backends/native.ts does, printing what it sees.
+ * calls reserve() and map() as src/store/backends/native.ts does, printing what it sees.
  * Build it with the target's C compiler and -rdynamic, so that the addon's napi_* references
  * resolve against this executable as they do against node:
  *   musl-gcc -rdynamic -I<node>/include/node -o stand-in test/native/node-stand-in.c
@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +24,9 @@ struct napi_env__ {
 };
 
 /* Every JS value the addon can see or make: a number, a string, a function, an object with
- * at most one named property (exports.map, error.errno) or an external ArrayBuffer. */
+ * a few named properties (exports.map and exports.reserve, error.errno) or an external
+ * ArrayBuffer. */
+#define PROPERTIES_MAX 4
 struct napi_value__ {
   napi_valuetype type;
   double number;
@@ -33,8 +36,9 @@ struct napi_value__ {
   size_t length;
   napi_finalize finalize;
   void *hint;
-  char property_name[32];
-  napi_value property;
+  char property_names[PROPERTIES_MAX][32];
+  napi_value properties[PROPERTIES_MAX];
+  size_t property_count;
 };
 
 struct napi_callback_info__ {
@@ -72,9 +76,18 @@ napi_status napi_create_function(napi_env env, const char *name, size_t length, 
 
 napi_status napi_set_named_property(napi_env env, napi_value object, const char *name, napi_value value) {
   (void)env;
-  snprintf(object->property_name, sizeof object->property_name, "%s", name);
-  object->property = value;
+  if (object->property_count == PROPERTIES_MAX) return napi_generic_failure;
+  snprintf(object->property_names[object->property_count], sizeof object->property_names[0], "%s", name);
+  object->properties[object->property_count++] = value;
   return napi_ok;
+}
+
+/* The property `name` of `object`, or NULL. */
+static napi_value property_of(napi_value object, const char *name) {
+  for (size_t i = 0; i < object->property_count; i++) {
+    if (strcmp(object->property_names[i], name) == 0) return object->properties[i];
+  }
+  return NULL;
 }
 
 napi_status napi_get_cb_info(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, napi_value *this_arg, void **data) {
@@ -147,7 +160,8 @@ napi_status napi_create_external_arraybuffer(napi_env env, void *data, size_t le
 
 napi_status napi_throw(napi_env env, napi_value error) {
   throw_kind(env, "Error", error->text);
-  if (error->property != NULL) env->thrown_errno = (int)error->property->number;
+  napi_value code = property_of(error, "errno");
+  if (code != NULL) env->thrown_errno = (int)code->number;
   return napi_ok;
 }
 
@@ -171,15 +185,16 @@ napi_status napi_is_exception_pending(napi_env env, bool *result) {
   return napi_ok;
 }
 
-/* map(fd, length, path) as JS calls it; NULL when it threw. */
-static napi_value call_map(napi_env env, napi_value map, double fd, double length, const char *path) {
-  napi_value argv[3] = {new_value(napi_number), new_value(napi_number), new_value(napi_string)};
+/* map() or reserve() as JS calls them, (fd, number, number, path); NULL when it threw. */
+static napi_value call(napi_env env, napi_value function, double fd, double first, double second, const char *path) {
+  napi_value argv[4] = {new_value(napi_number), new_value(napi_number), new_value(napi_number), new_value(napi_string)};
   argv[0]->number = fd;
-  argv[1]->number = length;
-  snprintf(argv[2]->text, sizeof argv[2]->text, "%s", path);
-  struct napi_callback_info__ info = {3, argv};
+  argv[1]->number = first;
+  argv[2]->number = second;
+  snprintf(argv[3]->text, sizeof argv[3]->text, "%s", path);
+  struct napi_callback_info__ info = {4, argv};
   env->pending = false;
-  napi_value result = map->callback(env, &info);
+  napi_value result = function->callback(env, &info);
   return env->pending ? NULL : result;
 }
 
@@ -201,32 +216,45 @@ int main(int argc, char **argv) {
   }
   struct napi_env__ env = {0};
   napi_value exports = new_value(napi_object);
-  if (init(&env, exports) != exports || exports->property == NULL || strcmp(exports->property_name, "map") != 0) {
-    printf("registering exported no map()\n");
+  napi_value map = NULL, reserve = NULL;
+  if (init(&env, exports) != exports || (map = property_of(exports, "map")) == NULL || (reserve = property_of(exports, "reserve")) == NULL) {
+    printf("registering exported no map() and reserve()\n");
     return 1;
   }
-  printf("loaded: Node-API %d, exports %s()\n", api_version(), exports->property_name);
+  printf("loaded: Node-API %d, exports map() reserve()\n", api_version());
 
+  const long page = sysconf(_SC_PAGESIZE);
   int fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0 || ftruncate(fd, 4096) != 0) {
+  if (fd < 0 || page <= 0) {
     perror(argv[2]);
     return 1;
   }
-  napi_value buffer = call_map(&env, exports->property, fd, 4096, argv[2]);
-  if (buffer == NULL || buffer->length != 4096) {
-    printf("map(fd, 4096) failed: %s\n", env.thrown);
+  struct stat stat_buffer;
+  if (call(&env, reserve, fd, 0, (double)page, argv[2]) == NULL && env.pending) {
+    printf("reserve(fd, 0, one page) failed: %s\n", env.thrown);
     return 1;
   }
-  ((double *)buffer->data)[3] = 2.5;
+  fstat(fd, &stat_buffer);
+  printf("reserve(fd, 0, one page): the file is %s one page\n", stat_buffer.st_size == page ? "exactly" : "not");
+  napi_value buffer = call(&env, map, fd, (double)page, 2.0 * (double)page, argv[2]);
+  if (buffer == NULL || buffer->length != (size_t)(2 * page)) {
+    printf("map(fd, one page, two pages) failed: %s\n", env.thrown);
+    return 1;
+  }
+  double *values = buffer->data;
+  values[3] = 2.5;
+  values[page / 8 + 3] = 7; /* past the file: private memory */
+  double in_file = 0, past = values[page / 8 + 3];
   buffer->finalize(&env, buffer->data, buffer->hint); /* what V8 does when it collects the buffer */
-  double stored = 0;
-  if (pread(fd, &stored, sizeof stored, 24) != (ssize_t)sizeof stored) perror("pread");
-  printf("map(fd, 4096): a store through the mapping reads back from the file as %.1f\n", stored);
+  if (pread(fd, &in_file, sizeof in_file, 24) != (ssize_t)sizeof in_file) perror("pread");
+  fstat(fd, &stat_buffer);
+  printf("map(fd, one page, two pages): the file part reads back from the file as %.1f, the rest held %.1f, the file is %s one page\n",
+         in_file, past, stat_buffer.st_size == page ? "still" : "not");
 
-  call_map(&env, exports->property, -1, 4096, "/some/counter_1.db");
-  printf("map(-1, 4096): %s (errno %d)\n", env.thrown, env.thrown_errno);
-  call_map(&env, exports->property, fd, 1.5, "f");
-  printf("map(fd, 1.5): %s\n", env.thrown);
+  call(&env, reserve, -1, 0, 4096, "/some/counter_1.db");
+  printf("reserve(-1, 0, 4096): %s (errno %d)\n", env.thrown, env.thrown_errno);
+  call(&env, map, fd, 0, 1.5, "f");
+  printf("map(fd, 0, 1.5): %s\n", env.thrown);
   close(fd);
   return 0;
 }

@@ -96,10 +96,11 @@ describe('the prebuilt addons', function () {
         assert.equal(
           run([...runner, standIn, addon, path.join(scratch, `musl-${arch}.db`)]),
           [
-            'loaded: Node-API 8, exports map()',
-            'map(fd, 4096): a store through the mapping reads back from the file as 2.5',
-            'map(-1, 4096): Error: mmap "/some/counter_1.db" (4096 bytes): Bad file descriptor (errno 9)',
-            'map(fd, 1.5): RangeError: map "f": length must be a positive integer',
+            'loaded: Node-API 8, exports map() reserve()',
+            'reserve(fd, 0, one page): the file is exactly one page',
+            'map(fd, one page, two pages): the file part reads back from the file as 2.5, the rest held 7.0, the file is still one page',
+            'reserve(-1, 0, 4096): Error: reserve "/some/counter_1.db" (4096 bytes at 0): Bad file descriptor (errno 9)',
+            'map(fd, 0, 1.5): RangeError: map "f": length must be a non-negative integer',
             '',
           ].join('\n'),
         );

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuilt, freePort, httpGet, sampleValue, waitFor, writeCounter } from '../server/support';
+import { ensureBuilt, freePort, httpGet, sampleValue, waitFor, writeCounter, writeCounters } from '../server/support';
 import { IsolatedPm2 } from './support';
 
 const MODULE = 'pm2-prom-multiproc';
@@ -57,7 +57,7 @@ describe('pm2: the module against hostile files', function () {
   it('merges a directory past max_series up to the limit, and says how to raise it', async () => {
     pm2.run('set', `${MODULE}:max_series`, '100');
     await waitFor('the module with its new setting', async () => ((await httpGet(url)).status === 200 ? true : undefined));
-    for (let i = 0; i < 300; i++) writeCounter(dir, 4242, 'many_jobs', { i: String(i) }, 1);
+    writeCounters(dir, 4242, Array.from({ length: 300 }, (_, i) => ({ name: 'many_jobs', labels: { i: String(i) }, value: 1 })));
     const response = await httpGet(url);
     assert.equal(response.status, 200);
     assert.equal(sampleValue(response.text, 'pm2_prom_multiproc_collector_series'), 100);

@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fillUp, mountExt4, mountRefusal, mountTmpfs } from '../support/mounts';
+import { skipWhen } from '../support/skip';
 import type { Mount } from '../support/mounts';
 import { FILE_BACKENDS } from '../store/helpers';
 import { waitFor } from '../server/support';
@@ -44,6 +45,16 @@ function assertOneWarningPerFile(stderr: string, dir: string, files: readonly st
   assert.equal(lines.length, files.length, `no other output on stderr:\n${stderr}`);
 }
 
+/** `mount()`, or the test skipped saying why the machine refused. */
+function mountOrSkip(context: Mocha.Context, what: string, mount: () => Mount): Mount {
+  try {
+    return mount();
+  } catch (error) {
+    skipWhen(context, `cannot mount a ${what} here: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
 describe('reliability: a full disk or a file size limit never reaches the app', function () {
   this.timeout(120_000);
   let root: string;
@@ -52,11 +63,7 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
   let preloaded: ChildProcess | undefined;
 
   before(function () {
-    const refusal = mountRefusal();
-    if (refusal !== undefined) {
-      console.log(`      (${refusal})`);
-      this.skip();
-    }
+    skipWhen(this, mountRefusal());
     root = makeTempDir('full-disk');
   });
   afterEach(async () => {
@@ -74,12 +81,7 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
   for (const filesystem of FILESYSTEMS) {
     for (const backend of FILE_BACKENDS) {
       it(`${backend} backend, ${filesystem.name} full: every request answered, get() exact, one warning per file, the series in the file once there is room`, async function () {
-        try {
-          mounted = filesystem.mount(path.join(root, `${backend}-${filesystem.name.split(' ')[0]}`));
-        } catch (error) {
-          console.log(`      (cannot mount a ${filesystem.name} here: ${(error as Error).message})`);
-          this.skip();
-        }
+        mounted = mountOrSkip(this, filesystem.name, () => filesystem.mount(path.join(root, `${backend}-${filesystem.name.split(' ')[0]}`)));
         const dir = mounted.dir;
         const filler = fillUp(dir);
         app = await startMetricsApp(dir, { backend });
@@ -139,12 +141,7 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
   }
 
   it('the register preload on a full tmpfs: the app lives on, and its registry is mirrored once there is room', async function () {
-    try {
-      mounted = mountTmpfs(path.join(root, 'preload'), '1m');
-    } catch (error) {
-      console.log(`      (cannot mount a tmpfs here: ${(error as Error).message})`);
-      this.skip();
-    }
+    mounted = mountOrSkip(this, 'tmpfs', () => mountTmpfs(path.join(root, 'preload'), '1m'));
     const dir = mounted.dir;
     const filler = fillUp(dir);
     installPackageImage(root);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Housekeeper, compactDirectory } from '../../src/host';
 import type { Logger } from '../../src/logger';
 import { parseFileName } from '../../src/store/format';
+import { skipWhen } from '../support/skip';
 import { pidReuseRefusal, startWithPid } from '../support/pid-reuse';
 import { AppModel, appValues, exposedSeries, hit, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
 import type { MetricsApp } from './metrics-app';
@@ -45,11 +46,7 @@ describe('reliability: a reused pid is never taken for the dead worker that had 
   const running: Array<MetricsApp | ChildProcess> = [];
 
   before(function () {
-    const refusal = pidReuseRefusal();
-    if (refusal !== undefined) {
-      console.log(`      (${refusal})`);
-      this.skip();
-    }
+    skipWhen(this, pidReuseRefusal());
   });
   beforeEach(() => {
     dir = makeTempDir('pid-reuse');

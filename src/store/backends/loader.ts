@@ -36,7 +36,9 @@ function tryLoadAddon(): { addon: MmapAddon } | { error: Error } {
   try {
     const addon = nodeGypBuild(PACKAGE_ROOT) as Partial<MmapAddon> | undefined;
     // An addon built before reserve() existed would map files it cannot reserve: refused.
-    if (typeof addon?.map !== 'function' || typeof addon.reserve !== 'function') throw new Error('it exports no map() and reserve()');
+    if (typeof addon?.map !== 'function' || typeof addon.reserve !== 'function') {
+      throw new Error('it exports no map() and reserve() (an older build: npm run build:native)');
+    }
     return { addon: addon as MmapAddon };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
