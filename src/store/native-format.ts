@@ -233,11 +233,6 @@ export class NativeSeriesLayout {
     return this.counted;
   }
 
-  /** Positions of the bucket entries at schemas below the effective one (a lowering not whole). */
-  unfinishedLoweringPositions(): number[] {
-    return this.bucketPositions.filter((_, i) => this.bucketSchemas[i] < this.effective);
-  }
-
   private described(): string {
     return `native histogram "${this.metricName}"${JSON.stringify(this.labels)}`;
   }
@@ -266,7 +261,7 @@ export class NativeSeriesLayout {
 
 /**
  * The series of one native file, found entry by entry in file order: the one reading of a file
- * that the writer (continuing a file), the collector and compaction share.
+ * that the collector and compaction share.
  */
 export class NativeFileSeries {
   private readonly byNumber = new Map<number, NativeSeriesLayout>();
@@ -295,18 +290,6 @@ export class NativeFileSeries {
     if (layout === undefined) return { problem: `native histogram entry of series ${key.series}, which has no series entry before it (skipped)` };
     const problem = layout.add(key, position);
     return problem === undefined ? {} : { problem };
-  }
-
-  /** The series of `identity`, when the file holds it. */
-  get(identity: string): NativeSeriesLayout | undefined {
-    return this.byIdentity.get(identity);
-  }
-
-  /** A number no series of the file has yet. */
-  nextNumber(): number {
-    let next = 0;
-    for (const number of this.byNumber.keys()) next = Math.max(next, number + 1);
-    return next;
   }
 }
 

@@ -5,11 +5,9 @@
 
 import { logger } from '../logger';
 import type { MetricFile } from './backends/metric-file';
-import { decodeKey } from './format';
 import { MIN_SCHEMA, bucketIndex, lowerIndex, spansAndDeltas } from './native-buckets';
 import type { NativeHistogram } from './native-buckets';
-import { NativeFileSeries, bucketKey, loweringKey, parseNativeKey, seriesKey, sumKey } from './native-format';
-import type { NativeSeriesLayout } from './native-format';
+import { bucketKey, loweringKey, seriesKey, sumKey } from './native-format';
 
 export interface NativeSeriesOptions {
   /** The schema a new series starts at; it only ever goes down from there. */
@@ -22,36 +20,30 @@ export interface NativeSeriesOptions {
 type Labels = Readonly<Record<string, string>>;
 
 interface SeriesTable {
-  /** What an earlier process left in the file, and the slot of each of its entries by position. */
-  existing: NativeFileSeries;
-  slots: readonly number[];
   live: Map<string, NativeSeries>;
   /** The number the next new series gets: numbers are unique in a file. */
   nextNumber: number;
 }
 
-/** Per native file: the series written through it, and what an earlier process left in it. */
+/** Per native file: the series written through it. */
 const tables = new WeakMap<MetricFile, SeriesTable>();
 
 /**
  * The series of `metricName` with `labels` in `file`: the one already written through it, or a new
- * one, continuing where an earlier process with the same pid left it (its schema and zero
- * threshold win over `options`, since neither may change within a file: a reader would see a reset).
+ * one. A file is always this process's own from its first byte (a writer hands a file a dead
+ * predecessor with its pid left to the dead, see predecessor-files.ts), so there is nothing of
+ * another process's to continue.
  */
 export function nativeSeries(file: MetricFile, metricName: string, labels: Labels, help: string, options: NativeSeriesOptions): NativeSeries {
   let table = tables.get(file);
   if (table === undefined) {
-    table = tableOf(file);
+    table = { live: new Map(), nextNumber: 0 };
     tables.set(file, table);
   }
   const identity = JSON.stringify([metricName, sortedLabels(labels)]);
   let series = table.live.get(identity);
   if (series === undefined) {
-    const existing = table.existing.get(identity);
-    series =
-      existing === undefined
-        ? NativeSeries.create(file, metricName, labels, help, table.nextNumber++, options)
-        : NativeSeries.resume(file, existing, table.slots, options);
+    series = NativeSeries.create(file, metricName, labels, help, table.nextNumber++, options);
     table.live.set(identity, series);
   }
   return series;
@@ -61,26 +53,6 @@ function sortedLabels(labels: Labels): Record<string, string> {
   const sorted: Record<string, string> = {};
   for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
   return sorted;
-}
-
-/** Reads the native entries a file already holds (a file just created holds none). */
-function tableOf(file: MetricFile): SeriesTable {
-  const existing = new NativeFileSeries();
-  const entries = file.entries();
-  entries.forEach(({ key }, position) => {
-    const parsed = parseNativeKey(key, decodedOrProblem);
-    // What no reader counts (a key of another format) is no part of a series either.
-    if (typeof parsed !== 'string') existing.add(parsed, position);
-  });
-  return { existing, slots: entries.map((entry) => entry.slot), live: new Map(), nextNumber: existing.nextNumber() };
-}
-
-function decodedOrProblem(key: string): ReturnType<typeof decodeKey> | string {
-  try {
-    return decodeKey(key);
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 /** Buckets kept in a window this wide at most; a bucket past it (a spread at a fine schema) goes to a Map. */
@@ -145,7 +117,7 @@ export class NativeSeries {
    * Slots of bucket entries below the current schema, from a lowering that could not be finished
    * (no reader counts them): zeroed before the next lowering reuses their keys.
    */
-  private unfinished: number[];
+  private unfinished: number[] = [];
   private warned = false;
 
   private constructor(
@@ -159,38 +131,15 @@ export class NativeSeries {
     private readonly maxBuckets: number,
     private readonly zeroSlot: number,
     private readonly sumSlot: number,
-    unfinished: number[],
   ) {
     this.schema = schema;
-    this.unfinished = unfinished;
   }
 
   static create(file: MetricFile, metricName: string, labels: Labels, help: string, number: number, options: NativeSeriesOptions): NativeSeries {
     // The series entry first: a reader takes the series' schema and threshold from it.
     const zeroSlot = file.slotOf(seriesKey(metricName, labels, help, number, options.schema, options.zeroThreshold));
     const sumSlot = file.slotOf(sumKey(number));
-    return new NativeSeries(file, metricName, labels, number, options.zeroThreshold, options.schema, options.maxBuckets, zeroSlot, sumSlot, []);
-  }
-
-  static resume(file: MetricFile, layout: NativeSeriesLayout, slots: readonly number[], options: NativeSeriesOptions): NativeSeries {
-    const sumSlot = layout.sumPosition >= 0 ? slots[layout.sumPosition] : file.slotOf(sumKey(layout.number));
-    const unfinished = layout.unfinishedLoweringPositions().map((position) => slots[position]);
-    const series = new NativeSeries(
-      file,
-      layout.metricName,
-      layout.labels,
-      layout.number,
-      layout.zeroThreshold,
-      layout.schema,
-      options.maxBuckets,
-      slots[layout.zeroPosition],
-      sumSlot,
-      unfinished,
-    );
-    const counted = layout.countedBuckets();
-    counted.positions.forEach((position, i) => (counted.negative[i] === 1 ? series.negative : series.positive).set(counted.indexes[i], slots[position]));
-    if (options.schema < series.schema) series.tryLowering(series.schema - options.schema);
-    return series;
+    return new NativeSeries(file, metricName, labels, number, options.zeroThreshold, options.schema, options.maxBuckets, zeroSlot, sumSlot);
   }
 
   /** The hot path: the bucket's count and the sum, two float64 adds once the bucket exists. */
@@ -316,15 +265,6 @@ export class NativeSeries {
       slots.set(index, slot);
     }
     return slots;
-  }
-
-  /** Lowering a resumed series to the configured schema; when the file refuses, it stays finer. */
-  private tryLowering(steps: number): void {
-    try {
-      this.lower(steps);
-    } catch (error) {
-      this.warnOnce(`it could not be lowered to the configured schema (${(error as Error).message}); it keeps schema ${this.schema}`);
-    }
   }
 
   private warnOnce(problem: string): void {

@@ -54,7 +54,8 @@ export interface SketchWindows {
 
 /**
  * The record for `series` and `sign` in `file`: the last one of its key when it has this very
- * shape (a file left by an earlier process with the same pid), else a new one appended. Throws
+ * shape (the series made again in this process; a file is never another process's, see
+ * predecessor-files.ts), else a new one appended. Throws
  * when the file cannot take another record (its size limit): the caller then keeps no sketch.
  */
 function recordFor(file: MetricFile, series: SketchSeries, sign: 0 | 1, shape: SketchWindows): number {

@@ -1,7 +1,7 @@
 // The native histogram writer against its files, read back by another reader: an observation
 // lands in its exact bucket, a lowering appends the lower schema whole and never writes the old
 // entries again, a reader sees the new schema only once it is whole, and a process reusing a pid
-// continues the series where the file left it (never raising its schema or moving its threshold).
+// starts its own file, the predecessor's handed to the dead as it was.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -119,9 +119,8 @@ for (const backend of BACKENDS) {
       store.close();
     });
 
-    // The memory backend has no file to read back.
     if (backend !== 'memory')
-      it('continues a file a process with the same pid left: its schema and threshold, never raised', function () {
+      it("hands a file a dead process with the same pid left to the dead, and starts at its own schema and threshold", () => {
         const options = { schema: 3, zeroThreshold: 0.001, maxBuckets: 3 };
         const first = open(10);
         const a = nativeSeries(first.nativeHistogramFile(), 'h', LABELS, 'H.', options);
@@ -130,21 +129,17 @@ for (const backend of BACKENDS) {
         const schema = a.snapshot().schema;
         assert.ok(schema < 3);
         first.close();
+        const inode = fs.statSync(path.join(dir, 'histogram_10.nhdb')).ino;
 
         const second = open(10);
         const b = nativeSeries(second.nativeHistogramFile(), 'h', LABELS, 'H.', { ...options, zeroThreshold: 0.5 });
-        assert.equal(b.snapshot().schema, schema, 'not raised back to 3');
-        assert.equal(b.zeroThreshold, 0.001, "the file's threshold stays");
+        assert.equal(b.snapshot().schema, 3, "none of the predecessor's lowering");
+        assert.equal(b.zeroThreshold, 0.5);
         b.observe(2);
-        observations.push(2);
-        assert.deepEqual(countedState(path.join(dir, 'histogram_10.nhdb')), expectedState(observations, schema, 0.001));
+        assert.deepEqual(countedState(path.join(dir, 'histogram_10.nhdb')), expectedState([2], 3, 0.5));
+        // The predecessor's series, as it left it, under its dead name: the collector and compaction read it.
+        assert.deepEqual(countedState(path.join(dir, `histogram_10.dead${inode}.nhdb`)), expectedState(observations, schema, 0.001));
         second.close();
-
-        const third = open(10);
-        const c = nativeSeries(third.nativeHistogramFile(), 'h', LABELS, 'H.', { ...options, schema: -2 });
-        assert.equal(c.snapshot().schema, -2, 'lowered to a coarser configured schema');
-        assert.deepEqual(countedState(path.join(dir, 'histogram_10.nhdb')), expectedState(observations, -2, 0.001));
-        third.close();
       });
 
     it('zeroes counts and sum on reset, keeping the schema', () => {

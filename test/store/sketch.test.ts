@@ -129,17 +129,21 @@ for (const backend of FILE_BACKENDS) {
       assert.deepEqual(keysAt(at(firstWindow)), [2, 3, 5].map(sketchKeyOf));
     });
 
-    it('continues the record a dead process of the same pid left when its shape matches, else adds one beside it', () => {
+    it('hands the file a dead process of the same pid left to the dead; in one process, a record of the same shape is continued, another added beside it', () => {
       const first = storeAs(1);
       new SeriesSketch(first.sketchFile(), SERIES, NO_ROTATION, noRefusal).observe(5);
       first.close();
+      const inode = fs.statSync(path.join(dir, 'summary_1.sketch')).ino;
       const second = storeAs(1);
       new SeriesSketch(second.sketchFile(), SERIES, NO_ROTATION, noRefusal).observe(5);
+      assert.deepEqual(blockContents(read(1)).map((block) => block.counts), [new Map([[sketchKeyOf(5), 1]])], 'its own, from zero');
+      const dead = new SketchFileReader(path.join(dir, `summary_1.dead${inode}.sketch`)).read(Date.now());
+      assert.deepEqual(blockContents(dead).map((block) => block.counts), [new Map([[sketchKeyOf(5), 1]])], "the predecessor's, as it was");
+      // The series made again in this process (a registry cleared and filled again): the same record.
+      new SeriesSketch(second.sketchFile(), SERIES, NO_ROTATION, noRefusal).observe(5);
       assert.deepEqual(blockContents(read(1)).map((block) => block.counts), [new Map([[sketchKeyOf(5), 2]])]);
-      second.close();
-      // Another configuration (percentiles changed by a deploy): the old record stays for its data.
-      const third = storeAs(1);
-      new SeriesSketch(third.sketchFile(), SERIES, { ...NO_ROTATION, percentiles: [0.9] }, noRefusal).observe(7);
+      // Another configuration (percentiles changed): the old record stays for its data.
+      new SeriesSketch(second.sketchFile(), SERIES, { ...NO_ROTATION, percentiles: [0.9] }, noRefusal).observe(7);
       const result = read(1);
       assert.ok(result.status === 'ok');
       assert.deepEqual(result.records.map((record) => record.percentiles), [[0.5, 0.99], [0.9]]);
