@@ -34,19 +34,26 @@ export class AppModel {
     return {
       requests: perRoute(this.requests),
       latencyCount: perRoute(this.hits),
+      latencyNativeCount: perRoute(this.hits),
       sizeSum: perRoute(this.hits, 10),
       routes: this.requests.size,
       temperature: this.temperature ?? 0,
     };
   }
 
-  /** The series a scrape of the app's directory shows for them, `pid` being the app's. */
+  /**
+   * The series a scrape of the app's directory shows for them, `pid` being the app's: every
+   * quantile of a size is 10 (each observation is), and a native histogram's count is written
+   * `native app_latency_seconds_count{...}` (see exposedSeries).
+   */
   exposed(pid: number | string): Map<string, number> {
     const series = new Map<string, number>();
     for (const [route, n] of this.requests) series.set(`app_requests_total{route="${route}"}`, n);
     for (const [route, hits] of this.hits) {
       series.set(`app_latency_seconds_count{route="${route}"}`, hits);
+      series.set(`native app_latency_seconds_count{route="${route}"}`, hits);
       series.set(`app_size_bytes_sum{route="${route}"}`, hits * 10);
+      for (const quantile of SUMMARY_QUANTILES) series.set(`app_size_bytes{quantile="${quantile}",route="${route}"}`, 10);
     }
     series.set('app_routes', this.requests.size);
     series.set(`app_temperature{pid="${pid}"}`, this.temperature ?? 0);
@@ -105,18 +112,29 @@ export function appRequest(app: MetricsApp, pathAndQuery: string): Promise<unkno
   return ask(app, pathAndQuery);
 }
 
-const APP_FAMILIES = ['app_requests_total', 'app_latency_seconds_count', 'app_size_bytes_sum', 'app_routes', 'app_temperature'];
+const APP_FAMILIES = ['app_requests_total', 'app_latency_seconds_count', 'app_size_bytes', 'app_size_bytes_sum', 'app_routes', 'app_temperature'];
+/** prom-client's default percentiles, which the app's summary has. */
+const SUMMARY_QUANTILES = ['0.01', '0.05', '0.5', '0.9', '0.95', '0.99', '0.999'];
 
 /**
- * The app's series in a scrape of `dir` (the families AppModel.exposed lists), parsed strictly.
+ * The app's series in a scrape of `dir` (the families AppModel.exposed lists), parsed strictly,
+ * and the count of each native histogram series (`native app_latency_seconds_count{route="/a"}`).
  * Empty files (a writer creating one, or one that has no room yet) are the only thing tolerated.
  */
 export function exposedSeries(dir: string): Map<string, number> {
   const collector = new DirectoryCollector(dir, {
     warn: (message) => assert.match(message, /is empty \(0 bytes; a writer may be creating it\)/),
   });
-  const parsed = parseTextExposition(renderText(collector.collect()));
-  return new Map([...parsed.samples].filter(([series]) => APP_FAMILIES.includes(series.split('{')[0])));
+  const families = collector.collect();
+  const parsed = parseTextExposition(renderText(families));
+  const series = new Map([...parsed.samples].filter(([name]) => APP_FAMILIES.includes(name.split('{')[0])));
+  for (const family of families) {
+    for (const { labels, histogram } of family.nativeHistograms ?? []) {
+      const labelText = Object.entries(labels).map(([name, value]) => `${name}="${value}"`).join(',');
+      series.set(`native ${family.name}_count{${labelText}}`, histogram.count);
+    }
+  }
+  return series;
 }
 
 /** Stops the app with SIGTERM and waits for it; SIGKILL when it does not end. */

@@ -1,9 +1,11 @@
 // Child: an HTTP app with one metric of each type, written through the public library to
 // PROMETHEUS_MULTIPROC_DIR, as a user's app would be. It prints `{"pid", "port"}` once listening.
 //   GET /hit?route=R&n=N   app_requests_total{route} += N (the counter, and so its file, is made
-//                          inside the handler of the first /hit), one latency and one size
-//                          observation for R, and the livesum gauge of routes seen := their number;
-//                          a new R is a new series
+//                          inside the handler of the first /hit), one latency observation for R
+//                          (classic buckets in histogram_PID.db, native ones in histogram_PID.nhdb)
+//                          and one size observation (count and sum in summary_PID.db, the quantile
+//                          sketch in summary_PID.sketch), and the livesum gauge of routes seen :=
+//                          their number; a new R is a new series in each of those files
 //   GET /set?value=V       the `all` gauge app_temperature := V
 //   GET /chdir?to=DIR      process.chdir(DIR), then a gauge of a new mode (a file opened later)
 //   GET /values            get() of every metric, as this process sees them
@@ -15,10 +17,17 @@ import { Counter, Gauge, Histogram, Summary } from '../../../src';
 if (process.env.APP_CWD !== undefined) process.chdir(process.env.APP_CWD);
 
 let requests: Counter<'route'> | undefined;
-const latency = new Histogram<'route'>({ name: 'app_latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: [0.1, 1] });
+const latency = new Histogram<'route'>({
+  name: 'app_latency_seconds',
+  help: 'Latency.',
+  labelNames: ['route'],
+  buckets: [0.1, 1],
+  nativeHistogramBucketFactor: 1.1,
+});
 const size = new Summary<'route'>({ name: 'app_size_bytes', help: 'Sizes.', labelNames: ['route'] });
 const routes = new Gauge({ name: 'app_routes', help: 'Routes seen.', multiprocessMode: 'livesum' });
-const temperature = new Gauge({ name: 'app_temperature', help: 'Temperature.' });
+// Per pid (main's default for a gauge with no mode is livesum).
+const temperature = new Gauge({ name: 'app_temperature', help: 'Temperature.', multiprocessMode: 'all' });
 let late: Gauge | undefined;
 const seen = new Set<string>();
 
@@ -32,6 +41,7 @@ async function values(): Promise<Record<string, unknown>> {
   return {
     requests: await byLabel(requests, 'app_requests_total'),
     latencyCount: await byLabel(latency, 'app_latency_seconds_count'),
+    latencyNativeCount: Object.fromEntries(((await latency.get()).nativeHistograms ?? []).map((value) => [String(value.labels.route), value.count])),
     sizeSum: await byLabel(size, 'app_size_bytes_sum'),
     routes: (await routes.get()).values[0]?.value,
     temperature: (await temperature.get()).values[0]?.value,
