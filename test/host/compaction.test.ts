@@ -246,15 +246,24 @@ describe('compaction', function () {
 
   it('leaves no lock behind when the disk is full as it takes one (tmpfs, as root)', function () {
     const mounted = path.join(dir, 'full');
+    const reference = path.join(dir, 'reference');
     fs.mkdirSync(mounted);
-    // Room for the worker's files, whose 64 KiB each are reserved when they are created.
-    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=700', 'tmpfs', mounted], { encoding: 'utf8' });
+    fs.mkdirSync(reference);
+    // Room for the worker's files: their space is reserved when they are created (64 KiB a file at
+    // first, where a sparse file took a page), so the size is what the same worker lifetime takes
+    // on an ordinary disk, and 64 KiB for the lock and tmpfs's own pages; checked below.
+    workerLifetime(reference, 0);
+    const needed = fs.readdirSync(reference).reduce((total, name) => total + fs.statSync(path.join(reference, name)).blocks * 512, 64 * 1024);
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${needed},mode=700`, 'tmpfs', mounted], { encoding: 'utf8' });
     if (mount.status !== 0) {
       console.log(`      (cannot mount a tmpfs here, run as root to test a full disk: ${mount.stderr.trim()})`);
       this.skip();
     }
     try {
       workerLifetime(mounted, 0);
+      const sizes = (at: string): string[] => fs.readdirSync(at).sort().map((name) => `${name} ${fs.statSync(path.join(at, name)).blocks}`);
+      assert.deepEqual(sizes(mounted), sizes(reference), "the worker's files grew on the mount as on a disk with room");
+      assert.equal(scrape(mounted), scrape(reference));
       // Fill what is left: creating the lock still works (an inode), writing its pid does not.
       const filler = path.join(mounted, 'filler');
       const fd = fs.openSync(filler, 'w');
