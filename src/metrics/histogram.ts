@@ -161,7 +161,8 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
   private readonly boundLabels: readonly string[];
   /** Undefined when native buckets are off. */
   private readonly nativeOptions: NativeSeriesOptions | undefined;
-  private nativeFile: MetricFile | undefined;
+  /** Opened with the metric, as its `.db` file is: a new child never opens a file (or throws). */
+  private readonly nativeFile: MetricFile | undefined;
 
   constructor(config: HistogramConfiguration<T>) {
     const nativeOptions = checkNativeOptions(String(config?.name), config ?? {});
@@ -171,6 +172,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     this.upperBounds = Object.freeze([...bounds]);
     this.boundLabels = this.upperBounds.map(floatToGoString);
     this.nativeOptions = nativeOptions;
+    this.nativeFile = nativeOptions === undefined ? undefined : this.store.nativeHistogramFile();
     this.finishConstruction('histogram');
   }
 
@@ -182,8 +184,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     // scrape that sees the child's classic entries sees its native series too. A label set shown
     // classic-only, even once, would make Prometheus 2.x read the whole family as classic then.
     let native: NativeSeries | undefined;
-    if (this.nativeOptions !== undefined) {
-      this.nativeFile ??= this.store.nativeHistogramFile();
+    if (this.nativeOptions !== undefined && this.nativeFile !== undefined) {
       native = nativeSeries(this.nativeFile, this.familyName(), labels, this.help, this.nativeOptions);
     }
     const [sumSlot, ...bucketSlots] = this.slotsOf(keys);

@@ -152,6 +152,8 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
   private readonly pruneAgedBuckets: boolean;
   /** Multiprocess mode: how each child's sketch is windowed; undefined in memory mode. */
   private readonly windows: SketchWindows | undefined;
+  /** Opened with the metric, as its `.db` file is: a new child never opens a file (or throws). */
+  private readonly sketchFile: MetricFile | undefined;
   private sketchRefused = false;
 
   constructor(config: SummaryConfiguration<T>) {
@@ -161,6 +163,7 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
     this.percentiles = quantileOptions.percentiles;
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
     this.windows = this.store.dir === undefined ? undefined : sketchWindows(this.name, quantileOptions, this.pruneAgedBuckets);
+    this.sketchFile = this.windows === undefined ? undefined : this.store.sketchFile();
     this.finishConstruction('summary');
   }
 
@@ -178,14 +181,14 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
 
   /** The child's sketch; none (one warning per summary) when the sketch file cannot take it. */
   private sketchOf(labels: Readonly<Record<string, string>>): SeriesSketch | undefined {
-    if (this.windows === undefined) return undefined;
+    if (this.windows === undefined || this.sketchFile === undefined) return undefined;
     const refused = (error: Error): void => {
       if (this.sketchRefused) return;
       this.sketchRefused = true;
       logger().warn(`${this.description}: series without quantiles from now on, _count and _sum only: ${error.message}`);
     };
     try {
-      return new SeriesSketch(this.store.sketchFile(), { name: this.familyName(), labels, help: this.help }, this.windows, refused);
+      return new SeriesSketch(this.sketchFile, { name: this.familyName(), labels, help: this.help }, this.windows, refused);
     } catch (error) {
       refused(error as Error);
       return undefined;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Counter, Gauge } from '../../src/metrics';
+import { Counter, Gauge, Histogram, Summary } from '../../src/metrics';
 import { setLogger } from '../../src/logger';
 import { refuseWorldWritable } from '../../src/store';
 import { waitFor } from '../server/support';
@@ -144,10 +144,20 @@ describe('reliability: configuration errors at construction, never at an update'
       try {
         metrics.actAs(5151, backend);
         const requests = new Counter({ name: 'gone_requests_total', help: 'Requests.', labelNames: ['route'], registers: [] });
+        // Their .sketch and .nhdb files open with them: a new label set opens no file.
+        const latency = new Histogram({ name: 'gone_latency_seconds', help: 'Latency.', labelNames: ['route'], nativeHistogramBucketFactor: 1.1, registers: [] });
+        const sizes = new Summary({ name: 'gone_size_bytes', help: 'Sizes.', labelNames: ['route'], registers: [] });
         requests.inc({ route: '/a' });
         fs.rmSync(metrics.dir, { recursive: true });
         requests.inc({ route: '/b' }, 2);
         requests.labels('/c').inc(3);
+        latency.observe({ route: '/b' }, 0.5);
+        latency.labels('/c').observe(2);
+        sizes.observe({ route: '/b' }, 10);
+        const native = (await latency.get()).nativeHistograms ?? [];
+        assert.deepEqual(native.map((value) => [value.labels.route, value.count, value.sum]), [['/b', 1, 0.5], ['/c', 1, 2]]);
+        const sizeValues = (await sizes.get()).values.map((value) => [value.metricName, value.labels.route, value.value]);
+        assert.deepEqual(sizeValues, [['gone_size_bytes_sum', '/b', 10], ['gone_size_bytes_count', '/b', 1]]);
         assert.deepEqual(
           (await requests.get()).values.map((value) => [value.labels.route, value.value]),
           [
