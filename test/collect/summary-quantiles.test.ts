@@ -208,26 +208,27 @@ describe('summary quantiles merged across worker processes', function () {
     }
   });
 
-  it('merges a reused pid: the new process continues its file, a changed configuration adds a record beside the old one', async function () {
+  it("merges a reused pid: the new process hands the old file to the dead and starts its own, the merge covers every life and a changed configuration's percentiles", async function () {
     let first: Worker | undefined;
     let second: Worker | undefined;
     try {
       first = await startWorker(dir, 'uniform', 0, 3000);
       await stopWorkers([first]);
+      const inode = fs.statSync(path.join(dir, `summary_${first.pid}.sketch`)).ino;
       second = await startWithPid(first.pid, () => startWorker(dir, 'uniform', 1, 3000));
       if (second === undefined) {
         console.log(`      (could not get pid ${first.pid} again through /proc/sys/kernel/ns_last_pid: pid reuse not tested)`);
         this.skip();
       }
       await stopWorkers([second]);
-      const names = fs.readdirSync(dir).filter((name) => name.endsWith('.sketch'));
-      assert.deepEqual(names, [`summary_${first.pid}.sketch`], 'one file for both lives of the pid');
+      const names = fs.readdirSync(dir).filter((name) => name.endsWith('.sketch')).sort();
+      assert.deepEqual(names, [`summary_${first.pid}.dead${inode}.sketch`, `summary_${first.pid}.sketch`], "the first life's file handed to the dead");
       const union = [0, 1].flatMap((worker) => observations('uniform', worker, 3000, SEED)).sort((a, b) => a - b);
       const merged = summaryOf(new DirectoryCollector(dir).collect());
       assert.equal(merged?.count, 6000);
       for (const q of PERCENTILES) assert.ok(relativeError(merged?.quantiles.get(q) ?? NaN, exactQuantile(union, q)) <= SKETCH_RELATIVE_ACCURACY, `q=${q}`);
 
-      // A third life with other percentiles: its own record, the union of both percentile lists shown.
+      // A third life with other percentiles: its own file, the union of both percentile lists shown.
       const third = await startWithPid(first.pid, () => startWorker(dir, 'uniform', 2, 3000, { percentiles: [0.5, 0.75] }));
       if (third === undefined) return;
       await stopWorkers([third]);
