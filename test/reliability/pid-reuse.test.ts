@@ -79,12 +79,13 @@ describe('reliability: a reused pid is never taken for the dead worker that had 
     await hit(reborn, '/r0', 1);
     expected.set('app_requests_total{route="/r0"}', (expected.get('app_requests_total{route="/r0"}') ?? 0) + 1);
     expected.set('app_latency_seconds_count{route="/r0"}', 2);
+    expected.set('native app_latency_seconds_count{route="/r0"}', 2);
     expected.set('app_size_bytes_sum{route="/r0"}', 20);
     expected.set('app_routes', 1);
     assert.deepEqual(exposedSeries(dir), expected);
     // The dead worker's files are dead by their name although its pid lives: compaction folds them.
     const report = compactDirectory(dir);
-    assert.equal(report.absorbed, 3, 'its counter, histogram and summary files');
+    assert.equal(report.absorbed, 5, 'its counter, histogram and summary files, its sketches and its native buckets');
     assert.deepEqual(exposedSeries(dir), expected);
   });
 

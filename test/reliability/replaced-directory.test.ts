@@ -25,7 +25,7 @@ function warnedFiles(app: MetricsApp, pattern: RegExp): string[] {
     .stderr()
     .split('\n')
     .filter((line) => pattern.test(line))
-    .map((line) => path.basename(/metric file "([^"]+)"/.exec(line)?.[1] ?? line))
+    .map((line) => path.basename(/(?:metric|sketch) file "([^"]+)"/.exec(line)?.[1] ?? line))
     .sort();
 }
 
@@ -33,7 +33,12 @@ function filesOf(pid: number, types: readonly string[]): string[] {
   return types.map((type) => `${type}_${pid}.db`).sort();
 }
 
-const REPLACED = /^pm2-prom-multiproc: metric file "[^"]+" was removed or replaced \(an rm, or a rename of its directory\): writing a new one with this process's current values$/;
+/** Every file of the app: its .db files, and its summary's sketches and histogram's native buckets (the same backends). */
+function allFilesOf(pid: number): string[] {
+  return [...filesOf(pid, APP_FILES), `summary_${pid}.sketch`, `histogram_${pid}.nhdb`].sort();
+}
+
+const REPLACED = /^pm2-prom-multiproc: (metric|sketch) file "[^"]+" was removed or replaced \(an rm, or a rename of its directory\): writing a new one with this process's current values$/;
 
 describe('reliability: a replaced file or directory loses nothing', function () {
   this.timeout(120_000);
@@ -79,7 +84,7 @@ describe('reliability: a replaced file or directory loses nothing', function () 
       assert.ok(fs.existsSync(path.join(dir, `owner_${app.pid}.json`)), 'the owner record comes first, in the new directory too');
       await hitRoutes(app, 10, 100);
       assert.deepEqual(exposedSeries(dir), app.model.exposed(app.pid));
-      assert.deepEqual(warnedFiles(app, REPLACED), filesOf(app.pid, APP_FILES));
+      assert.deepEqual(warnedFiles(app, REPLACED), allFilesOf(app.pid));
     });
   }
 
@@ -89,8 +94,8 @@ describe('reliability: a replaced file or directory loses nothing', function () 
     app = await startMetricsApp(dir, { backend: 'native' });
     await hitRoutes(app, 50);
     fs.rmSync(dir, { recursive: true });
-    const missing = /^pm2-prom-multiproc: metric file "[^"]+" cannot be created: no such file or directory \(ENOENT\)\. .* To fix: create the directory .* again \(mode 0700\)\.$/;
-    await waitFor('a warning per file that it cannot be written again', () => (warnedFiles(app as MetricsApp, missing).length === APP_FILES.length ? true : undefined), 15_000);
+    const missing = /^pm2-prom-multiproc: (metric|sketch) file "[^"]+" cannot be created: no such file or directory \(ENOENT\)\. .* To fix: create the directory .* again \(mode 0700\)\.$/;
+    await waitFor('a warning per file that it cannot be written again', () => (warnedFiles(app as MetricsApp, missing).length === allFilesOf(0).length ? true : undefined), 15_000);
     await hitRoutes(app, 50, 50);
     fs.mkdirSync(dir, { mode: 0o700 });
     const expected = app.model.exposed(app.pid);
@@ -98,8 +103,8 @@ describe('reliability: a replaced file or directory loses nothing', function () 
       throw new Error(`${error.message}; files: ${fs.readdirSync(dir).join(' ')}; stderr:\n${app?.child.stderr()}`);
     });
     assert.deepEqual(exposedSeries(dir), expected);
-    assert.deepEqual(warnedFiles(app, REPLACED), filesOf(app.pid, APP_FILES));
-    assert.deepEqual(warnedFiles(app, missing), filesOf(app.pid, APP_FILES));
+    assert.deepEqual(warnedFiles(app, REPLACED), allFilesOf(app.pid));
+    assert.deepEqual(warnedFiles(app, missing), allFilesOf(app.pid));
   });
 
   it('a relative PROMETHEUS_MULTIPROC_DIR is resolved once: files opened after a chdir() go to the same directory', async () => {
