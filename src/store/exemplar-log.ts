@@ -123,8 +123,9 @@ export class ExemplarLog {
   private write(file: MetricFile, index: number, labels: ExemplarLabels): void {
     let slot = this.slots[index];
     if (slot < 0) {
-      // Appended with a whole empty slot (slotOf would append a .db entry's value and timestamp);
-      // an entry left by an earlier process with this pid is continued.
+      // Appended with a whole empty slot (slotOf would append a .db entry's value and timestamp).
+      // The file is this process's own from its first byte (a predecessor's is handed to the dead,
+      // see predecessor-files.ts): an entry found is one this log appended.
       const key = this.keys[index];
       slot = file.findSlot(key) ?? file.appendRecord(key, EMPTY_SLOT);
       this.slots[index] = slot;
