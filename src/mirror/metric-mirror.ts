@@ -52,8 +52,8 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
     private readonly defaultLabels: Readonly<Record<string, string>>,
     /** Told what could not be mirrored; the caller keeps it to one warning per metric. */
     private readonly refuse: (problem: string) => void,
-    /** The store's exemplar log for this metric's type, asked only once an exemplar shows. */
-    private readonly exemplarLog?: () => ExemplarLog,
+    /** The store's exemplar log for this metric's type, when the metric enables exemplars. */
+    private readonly exemplarLog?: ExemplarLog,
   ) {
     this.current = new Float64Array(layout.width);
   }
@@ -117,7 +117,7 @@ export class MetricMirror<Entry extends { labels: LabelValues }> {
         );
         continue;
       }
-      const log = (this.exemplarLog as () => ExemplarLog)();
+      const log = this.exemplarLog as ExemplarLog;
       copied.indexes[i] ??= log.indexOf(slots.keys[i]);
       log.record(copied.indexes[i], labelSet as ExemplarLabels, value, timestamp);
     }

@@ -189,9 +189,12 @@ export class RegistryMirror {
     if (layout === undefined) return undefined;
     const store = this.store as ProcessStore;
     const refuse = (problem: string): void => this.refuse(name, problem);
-    const exemplarType = layout.exemplarType;
-    const exemplarLog = exemplarType === undefined ? undefined : () => store.exemplars(exemplarType);
-    const values = new MetricMirror(metric, layout, store.file(layout.fileType, layout.gaugeMode), defaultLabels, refuse, exemplarLog);
+    const file = store.file(layout.fileType, layout.gaugeMode);
+    // Opened with the metric, as its .db file is: a directory gone refuses the metric here, not
+    // a later pass (which would drop the mirror of its counts with it).
+    const exemplarType = metric.enableExemplars === true ? layout.exemplarType : undefined;
+    const exemplarLog = exemplarType === undefined ? undefined : store.exemplars(exemplarType);
+    const values = new MetricMirror(metric, layout, file, defaultLabels, refuse, exemplarLog);
     if (type !== 'summary') return values;
     // A summary's quantiles go to the sketch file, where they merge with every other process's.
     const quantiles = new SummarySketchMirror(metric, store.sketchFile(), name, help, defaultLabels, refuse);

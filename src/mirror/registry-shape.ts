@@ -37,6 +37,8 @@ export interface MetricLike {
   readonly upperBounds?: unknown;
   /** prom-client's cluster merge of the metric ('sum' unless the app named another). */
   readonly aggregator?: unknown;
+  /** prom-client 15 sets it on counters and histograms created with `enableExemplars: true`. */
+  readonly enableExemplars?: unknown;
   /** A default metric's refresh (prom-client >= 13); get() calls it before reading. */
   readonly collect?: unknown;
   readonly get?: unknown;

@@ -35,18 +35,19 @@ export class ExemplarLog {
   private readonly dirtyList: number[] = [];
   private dirtyCount = 0;
   private timer: NodeJS.Timeout | undefined;
-  private file: MetricFile | undefined;
-  private fileFailed = false;
   private image: Buffer | undefined;
   private imageWords: Int32Array = new Int32Array(0);
   private readonly warned = new Set<string>();
 
   /**
-   * `openFile` opens this log's exemplar file, at the first flush; without it (memory mode) the
-   * log only holds the latest exemplars for get() and the process's own exposition.
+   * `file`: this log's exemplar file, opened by the store with the first metric that enables
+   * exemplars (so a configuration error is thrown by its constructor, never by a flush) and looked
+   * after by the store like its other files (written again when removed or replaced, grown when
+   * the disk has room). Without it (memory mode) the log only holds the latest exemplars for get()
+   * and the process's own exposition.
    */
   constructor(
-    private readonly openFile: (() => MetricFile) | undefined,
+    private file: MetricFile | undefined,
     private readonly description: string,
   ) {}
 
@@ -72,7 +73,7 @@ export class ExemplarLog {
     this.labels[index] = labels;
     this.values[index] = value;
     this.times[index] = timestamp;
-    if (this.dirty[index] === 0 && this.openFile !== undefined) this.markDirty(index);
+    if (this.dirty[index] === 0 && this.file !== undefined) this.markDirty(index);
   }
 
   /** The latest exemplar of `index` in this process (flushed or not), prom-client's shape. */
@@ -98,7 +99,7 @@ export class ExemplarLog {
     const count = this.dirtyCount;
     if (count === 0) return;
     this.dirtyCount = 0;
-    const file = this.opened();
+    const file = this.file;
     for (let k = 0; k < count; k++) {
       const index = this.dirtyList[k];
       this.dirty[index] = 0;
@@ -112,12 +113,10 @@ export class ExemplarLog {
     }
   }
 
-  /** Flushes, then closes the file (the store is closing); later exemplars stay in memory. */
+  /** Flushes, then lets go of the file (the store is closing it); later exemplars stay in memory. */
   close(): void {
     this.flush();
-    this.file?.close();
     this.file = undefined;
-    this.fileFailed = true;
   }
 
   private write(file: MetricFile, index: number, labels: ExemplarLabels): void {
@@ -153,17 +152,6 @@ export class ExemplarLog {
       this.imageWords = new Int32Array(image.buffer, image.byteOffset, image.byteLength >>> 2);
     }
     return this.imageWords;
-  }
-
-  private opened(): MetricFile | undefined {
-    if (this.file !== undefined || this.fileFailed || this.openFile === undefined) return this.file;
-    try {
-      this.file = this.openFile();
-    } catch (error) {
-      this.fileFailed = true;
-      this.warnOnce('open', `exemplars of ${this.description} are not written: ${(error as Error).message}`);
-    }
-    return this.file;
   }
 
   private markDirty(index: number): void {

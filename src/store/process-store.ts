@@ -112,13 +112,15 @@ export class ProcessStore {
 
   /**
    * The exemplar log of a type: the latest exemplar of each series (or bucket), written to
-   * counter_OWNER.exemplars (histogram_...) at its next flush; the file is created at the first.
+   * counter_OWNER.exemplars (histogram_...) at its next flush. The file is created on first call,
+   * as file() creates the others, and throws for the same configuration errors: the metric that
+   * enables exemplars is refused, never a later flush.
    */
   exemplars(type: ExemplarFileType): ExemplarLog {
     let log = this.exemplarLogs.get(type);
     if (log === undefined) {
-      const openFile = this.dir === undefined ? undefined : (): MetricFile => this.fileNamed(exemplarFileNameFor(type, this.owner), EXEMPLAR_LAYOUT);
-      log = new ExemplarLog(openFile, `the ${type}s of ${this.owner}`);
+      const file = this.dir === undefined ? undefined : this.fileNamed(exemplarFileNameFor(type, this.owner), EXEMPLAR_LAYOUT);
+      log = new ExemplarLog(file, `the ${type}s of ${this.owner}`);
       this.exemplarLogs.set(type, log);
       if (this.dir !== undefined) this.removeExitFlush ??= flushOnExit(() => this.flushExemplars());
     }

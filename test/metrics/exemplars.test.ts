@@ -29,6 +29,18 @@ function atPinnedTime<R>(nowMs: number, calls: () => R): R {
   }
 }
 
+/** Entries in each exemplar file of `dir`: the files are created with the metrics, entries at a flush. */
+function exemplarEntries(dir: string): Record<string, number> {
+  const files = fs.readdirSync(dir).filter((name) => name.endsWith('.exemplars')).sort();
+  return Object.fromEntries(
+    files.map((name) => {
+      const read = new ExemplarFileReader(path.join(dir, name)).read();
+      assert.ok(read.status === 'ok', `${name}: ${JSON.stringify(read)}`);
+      return [name, read.contents.count];
+    }),
+  );
+}
+
 /** The outcome of the same calls on both libraries, each with a fresh OpenMetrics registry. */
 async function sameOutcome(scenario: (lib: Library, registers: [ours.Registry<ours.OpenMetricsContentType>]) => void): Promise<void> {
   const outcomes = [];
@@ -141,7 +153,7 @@ describe('exemplars: refused at the call, nothing counted', () => {
   for (const backend of FILE_BACKENDS) {
     it(`names the problem and the fix, and writes nothing (${backend} backend)`, () => {
       metricsDir = makeMetricsDir();
-      metricsDir.actAs(71, backend);
+      const store = metricsDir.actAs(71, backend);
       const registers = [new Registry(Registry.OPENMETRICS_CONTENT_TYPE)];
       const counter = new Counter({ name: 'jobs_total', help: 'x', labelNames: ['queue'], enableExemplars: true, registers });
       const histogram = new Histogram({ name: 'job_seconds', help: 'x', labelNames: ['queue'], buckets: [1], enableExemplars: true, registers });
@@ -169,11 +181,8 @@ describe('exemplars: refused at the call, nothing counted', () => {
       for (const [call, message] of refusals) assert.throws(call, message);
       assert.deepEqual([readDbEntries(counterFile), readDbEntries(histogramFile)], before, 'no entry created, nothing counted');
       ours.register.clear();
-      assert.deepEqual(
-        fs.readdirSync(metricsDir.dir).filter((name) => name.endsWith('.exemplars')),
-        [],
-        'no exemplar file either',
-      );
+      store.flushExemplars();
+      assert.deepEqual(exemplarEntries(metricsDir.dir), { 'counter_71.exemplars': 0, 'histogram_71.exemplars': 0 }, 'no exemplar either');
       // The same labels at the limit are taken: 7 + 121 = 128 code points, 1 + 127 astral ones.
       counter.inc({ labels: { queue: 'a' }, exemplarLabels: { traceId: 'x'.repeat(121) } });
       histogram.observe({ labels: { queue: 'a' }, value: 1, exemplarLabels: { t: '🎉'.repeat(127) } });
@@ -204,7 +213,7 @@ describe('exemplars in multiprocess mode', () => {
         histogram.observe({ value: 5, exemplarLabels: { traceId: 'slow' } });
       });
       // The calls wrote the counts; the exemplars wait for a flush (at most 250 ms).
-      assert.deepEqual(fs.readdirSync(metricsDir.dir).filter((name) => name.endsWith('.exemplars')), []);
+      assert.deepEqual(exemplarEntries(metricsDir.dir), { 'counter_72.exemplars': 0, 'histogram_72.exemplars': 0 });
       assert.deepEqual((await counter.get()).values[0].exemplar, { labelSet: { traceId: 'second' }, value: 2, timestamp: (NOW_MS + 1000) / 1000 });
       // This process's own scrape flushes first.
       const text = await registry.metrics();
@@ -213,7 +222,7 @@ describe('exemplars in multiprocess mode', () => {
       assert.match(text, /^job_seconds_bucket\{le="0\.1"\} 1 # \{traceId="fast"\} 0\.05 1733040000\.123$/m);
       assert.match(text, /^job_seconds_bucket\{le="1\.0"\} 1$/m);
       assert.match(text, /^job_seconds_bucket\{le="\+Inf"\} 2 # \{traceId="slow"\} 5 1733040001\.123$/m);
-      assert.deepEqual(fs.readdirSync(metricsDir.dir).filter((name) => name.endsWith('.exemplars')).sort(), ['counter_72.exemplars', 'histogram_72.exemplars']);
+      assert.deepEqual(exemplarEntries(metricsDir.dir), { 'counter_72.exemplars': 1, 'histogram_72.exemplars': 2 });
       const read = new ExemplarFileReader(path.join(metricsDir.dir, 'counter_72.exemplars')).read();
       assert.ok(read.status === 'ok');
       assert.deepEqual(keysOf(read.contents), ['["jobs", "jobs_total", {"queue": "a"}, "Jobs."]'], "the key is the counter entry's");
@@ -230,7 +239,7 @@ describe('exemplars in multiprocess mode', () => {
     const counter = new Counter({ name: 'timed_total', help: 'x', enableExemplars: true, registers: [] });
     counter.inc({ exemplarLabels: { traceId: 'timer' } });
     const filePath = path.join(metricsDir.dir, 'counter_73.exemplars');
-    assert.equal(fs.existsSync(filePath), false);
+    assert.deepEqual(exemplarEntries(metricsDir.dir), { 'counter_73.exemplars': 0 }, 'the file is made with the counter, its entry at the flush');
     await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS + 100));
     const read = new ExemplarFileReader(filePath).read();
     assert.ok(read.status === 'ok');

@@ -1,22 +1,24 @@
 // A full disk or a file size limit never reaches the app: on real filesystems filled to the last
 // block (a tmpfs, an ext4 image on a loop device) and under `ulimit -f`, an HTTP app keeps
 // answering every request, its own get() stays exact, each file (its .db files, its summary's
-// .sketch, its native histogram's .nhdb) is warned about once with the cause and the fix, and once
-// there is room again every series joins the file with its full values (quantiles and native
-// buckets included). Before space was reserved, the native backend died of SIGBUS at the first store into a
-// sparse page, and the pwrite backend threw ENOSPC or EFBIG out of inc().
+// .sketch, its native histogram's .nhdb, its .exemplars) is warned about once with the cause and
+// the fix, and once there is room again every series joins the file with its full values
+// (quantiles, native buckets and the latest exemplar of each series and bucket included). Before
+// space was reserved, the native backend died of SIGBUS at the first store into a sparse page, and
+// the pwrite backend threw ENOSPC or EFBIG out of inc().
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { fillUp, mountExt4, mountRefusal, mountTmpfs } from '../support/mounts';
 import { skipWhen } from '../support/skip';
 import type { Mount } from '../support/mounts';
 import { FILE_BACKENDS } from '../store/helpers';
 import { waitFor } from '../server/support';
 import { createApp, installPackageImage } from '../mirror/package-image';
-import { appValues, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
+import { appExemplars, appValues, exposedExemplars, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
 import type { MetricsApp } from './metrics-app';
 import { makeTempDir, removeDir } from './support';
 
@@ -29,10 +31,32 @@ const FILESYSTEMS: ReadonlyArray<{ name: string; mount: (dir: string) => Mount }
 
 /**
  * The app's files, one warning each expected: `counter`, `gauge_all`, ... (`.db`), and the
- * summary's sketches and the histogram's native buckets, which go through the same backends.
+ * summary's sketches, the histogram's native buckets and the exemplar files, which go through the
+ * same backends.
  */
 function appFileNames(pid: number, types: readonly string[]): string[] {
-  return [...types.map((type) => `${type}_${pid}.db`), `summary_${pid}.sketch`, `histogram_${pid}.nhdb`];
+  return [
+    ...types.map((type) => `${type}_${pid}.db`),
+    `summary_${pid}.sketch`,
+    `histogram_${pid}.nhdb`,
+    `counter_${pid}.exemplars`,
+    `histogram_${pid}.exemplars`,
+  ];
+}
+
+/**
+ * The latest exemplar of each series in the merged scrape of `dir` (the collector's, and the
+ * app's registry's), exactly the model's, with the very timestamps of the app's get(); waits for
+ * the flush (at most 250 ms) and the growth retry.
+ */
+async function assertExemplarsMerged(app: MetricsApp, dir: string, what: string): Promise<void> {
+  const { own } = await appExemplars(app);
+  assert.deepEqual(own.exemplars, app.model.exemplars, "the app's get() has every latest exemplar");
+  await waitFor(what, () => (isDeepStrictEqual(exposedExemplars(dir).exemplars, app.model.exemplars) ? true : undefined), 20_000).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify([...exposedExemplars(dir).exemplars].slice(0, 5))}; stderr:\n${app.child.stderr()}`);
+  });
+  assert.deepEqual(exposedExemplars(dir), own, 'with the timestamps of the calls');
+  assert.deepEqual((await appExemplars(app)).scrape, own, "the app's registry serves the same");
 }
 
 /**
@@ -44,7 +68,7 @@ function assertOneWarningPerFile(stderr: string, dir: string, files: readonly st
   const named = files.map((file) => lines.filter((line) => line.includes(`"${path.join(dir, file)}"`)));
   assert.deepEqual(named.map((found) => found.length), files.map(() => 1), `one warning per file:\n${stderr}`);
   for (const [warning] of named) {
-    assert.match(warning, /^pm2-prom-multiproc: (metric|sketch) file "[^"]+" cannot grow: /);
+    assert.match(warning, /^pm2-prom-multiproc: (metric|sketch|exemplar) file "[^"]+" cannot grow: /);
     assert.match(warning, cause);
     assert.ok(warning.includes(`To fix: ${fix}`), warning);
   }
@@ -94,7 +118,11 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
         await hitRoutes(app, 300);
         await setTemperature(app, 21.5);
         assert.deepEqual(await appValues(app), app.model.values(), "the app's own values are exact");
+        const held = await appExemplars(app);
+        assert.deepEqual(held.own.exemplars, app.model.exemplars, "the app's get() has every latest exemplar");
         assert.deepEqual(exposedSeries(dir), new Map(), 'nothing is in the files yet: there is no room');
+        assert.deepEqual(exposedExemplars(dir).exemplars, new Map(), 'no exemplar either');
+        assert.deepEqual(held.scrape.exemplars, new Map(), "nor in the app's registry, which merges the files");
 
         fs.rmSync(filler);
         const expected = app.model.exposed(app.pid);
@@ -103,10 +131,12 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
           return exposed.size === expected.size ? exposed : undefined;
         }, 20_000);
         assert.deepEqual(exposedSeries(dir), expected);
-        // With room, new series go straight into the file again.
+        await assertExemplarsMerged(app, dir, 'every exemplar in the files once there is room');
+        // With room, new series go straight into the file again (their exemplars at the next flush).
         await hitRoutes(app, 50, 250);
         assert.deepEqual(exposedSeries(dir), app.model.exposed(app.pid));
         assert.deepEqual(await appValues(app), app.model.values());
+        await assertExemplarsMerged(app, dir, 'the later exemplars in the files');
 
         assertOneWarningPerFile(
           app.child.stderr(),
@@ -138,10 +168,15 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
         else assert.equal(value, exact, `${series} in the file is exact`);
       }
 
+      const merged = exposedExemplars(dir).exemplars;
+      assert.ok(merged.size < app.model.exemplars.size, 'the exemplar files stopped at the limit');
+      for (const [series, exemplar] of merged) assert.equal(exemplar, app.model.exemplars.get(series), `${series}: the latest exemplar`);
+
       execFileSync('prlimit', ['--pid', String(app.pid), '--fsize=unlimited']);
       const expected = app.model.exposed(app.pid);
       await waitFor('every series in the files once the limit is lifted', () => (exposedSeries(dir).size === expected.size ? true : undefined), 20_000);
       assert.deepEqual(exposedSeries(dir), expected);
+      await assertExemplarsMerged(app, dir, 'every exemplar in the files once the limit is lifted');
       assertOneWarningPerFile(
         app.child.stderr(),
         dir,

@@ -78,6 +78,8 @@ describe('reliability: a reused pid is never taken for the dead worker that had 
 
     await hit(reborn, '/r0', 1);
     expected.set('app_requests_total{route="/r0"}', (expected.get('app_requests_total{route="/r0"}') ?? 0) + 1);
+    expected.set('app_jobs_total{route="/r0"}', (expected.get('app_jobs_total{route="/r0"}') ?? 0) + 1);
+    expected.set('app_job_seconds_count{route="/r0"}', 2);
     expected.set('app_latency_seconds_count{route="/r0"}', 2);
     expected.set('native app_latency_seconds_count{route="/r0"}', 2);
     expected.set('app_size_bytes_sum{route="/r0"}', 20);
@@ -85,7 +87,7 @@ describe('reliability: a reused pid is never taken for the dead worker that had 
     assert.deepEqual(exposedSeries(dir), expected);
     // The dead worker's files are dead by their name although its pid lives: compaction folds them.
     const report = compactDirectory(dir);
-    assert.equal(report.absorbed, 5, 'its counter, histogram and summary files, its sketches and its native buckets');
+    assert.equal(report.absorbed, 7, 'its counter, histogram and summary files, its sketches, its native buckets and its two exemplar files');
     assert.deepEqual(exposedSeries(dir), expected);
   });
 

@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Counter, Gauge, Histogram, Summary } from '../../src/metrics';
 import { setLogger } from '../../src/logger';
 import { refuseWorldWritable } from '../../src/store';
 import { waitFor } from '../server/support';
 import { FILE_BACKENDS, makeMetricsDir } from '../support/metrics-dir';
-import { appRequest, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
+import { appRequest, exposedExemplars, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
 import type { MetricsApp } from './metrics-app';
 import { makeTempDir, removeDir } from './support';
 
@@ -25,7 +26,7 @@ function warnedFiles(app: MetricsApp, pattern: RegExp): string[] {
     .stderr()
     .split('\n')
     .filter((line) => pattern.test(line))
-    .map((line) => path.basename(/(?:metric|sketch) file "([^"]+)"/.exec(line)?.[1] ?? line))
+    .map((line) => path.basename(/(?:metric|sketch|exemplar) file "([^"]+)"/.exec(line)?.[1] ?? line))
     .sort();
 }
 
@@ -33,12 +34,19 @@ function filesOf(pid: number, types: readonly string[]): string[] {
   return types.map((type) => `${type}_${pid}.db`).sort();
 }
 
-/** Every file of the app: its .db files, and its summary's sketches and histogram's native buckets (the same backends). */
+/** Every file of the app: its .db files, its summary's sketches, its histogram's native buckets and its exemplars (the same backends). */
 function allFilesOf(pid: number): string[] {
-  return [...filesOf(pid, APP_FILES), `summary_${pid}.sketch`, `histogram_${pid}.nhdb`].sort();
+  return [...filesOf(pid, APP_FILES), `summary_${pid}.sketch`, `histogram_${pid}.nhdb`, `counter_${pid}.exemplars`, `histogram_${pid}.exemplars`].sort();
 }
 
-const REPLACED = /^pm2-prom-multiproc: (metric|sketch) file "[^"]+" was removed or replaced \(an rm, or a rename of its directory\): writing a new one with this process's current values$/;
+/** Waits until the merged scrape of `dir` shows exactly the latest exemplar of each series the app was given. */
+async function exemplarsMerged(app: MetricsApp, dir: string, what: string): Promise<void> {
+  await waitFor(what, () => (isDeepStrictEqual(exposedExemplars(dir).exemplars, app.model.exemplars) ? true : undefined), 15_000).catch((error: Error) => {
+    throw new Error(`${error.message}; files: ${fs.readdirSync(dir).join(' ')}; stderr:\n${app.child.stderr()}`);
+  });
+}
+
+const REPLACED = /^pm2-prom-multiproc: (metric|sketch|exemplar) file "[^"]+" was removed or replaced \(an rm, or a rename of its directory\): writing a new one with this process's current values$/;
 
 describe('reliability: a replaced file or directory loses nothing', function () {
   this.timeout(120_000);
@@ -59,15 +67,20 @@ describe('reliability: a replaced file or directory loses nothing', function () 
       app = await startMetricsApp(dir, { backend });
       await hitRoutes(app, 200);
       await setTemperature(app, 4);
+      await exemplarsMerged(app, dir, 'every exemplar flushed');
       for (const type of ['counter', 'histogram']) fs.rmSync(path.join(dir, `${type}_${app.pid}.db`));
+      fs.rmSync(path.join(dir, `counter_${app.pid}.exemplars`));
       const expected = app.model.exposed(app.pid);
       assert.notDeepEqual(exposedSeries(dir), expected, 'the removed counts are gone from the scrape');
+      assert.notDeepEqual(exposedExemplars(dir).exemplars, app.model.exemplars, 'and the removed exemplars');
       await waitFor('new files with every value', () => (exposedSeries(dir).size === expected.size ? true : undefined), 15_000);
       assert.deepEqual(exposedSeries(dir), expected);
+      await exemplarsMerged(app, dir, 'a new exemplar file with every latest exemplar');
       await hitRoutes(app, 20, 190);
       assert.deepEqual(exposedSeries(dir), app.model.exposed(app.pid), 'the new files take every later update');
-      assert.deepEqual(warnedFiles(app, REPLACED), filesOf(app.pid, ['counter', 'histogram']));
-      assert.equal(app.child.stderr().trim().split('\n').length, 2, app.child.stderr());
+      await exemplarsMerged(app, dir, 'the later exemplars in the new file');
+      assert.deepEqual(warnedFiles(app, REPLACED), [...filesOf(app.pid, ['counter', 'histogram']), `counter_${app.pid}.exemplars`].sort());
+      assert.equal(app.child.stderr().trim().split('\n').length, 3, app.child.stderr());
     });
 
     it(`${backend} backend: a directory swapped by a rename gets new files with every value and the owner record`, async () => {
@@ -81,9 +94,11 @@ describe('reliability: a replaced file or directory loses nothing', function () 
       const expected = app.model.exposed(app.pid);
       await waitFor('every file in the new directory', () => (exposedSeries(dir).size === expected.size ? true : undefined), 15_000);
       assert.deepEqual(exposedSeries(dir), expected);
+      await exemplarsMerged(app, dir, 'every exemplar in the new directory');
       assert.ok(fs.existsSync(path.join(dir, `owner_${app.pid}.json`)), 'the owner record comes first, in the new directory too');
       await hitRoutes(app, 10, 100);
       assert.deepEqual(exposedSeries(dir), app.model.exposed(app.pid));
+      await exemplarsMerged(app, dir, 'the later exemplars in the new directory');
       assert.deepEqual(warnedFiles(app, REPLACED), allFilesOf(app.pid));
     });
   }
@@ -92,9 +107,13 @@ describe('reliability: a replaced file or directory loses nothing', function () 
     const dir = path.join(root, 'metrics');
     fs.mkdirSync(dir, { mode: 0o700 });
     app = await startMetricsApp(dir, { backend: 'native' });
+    // The first exemplars come once the directory is gone: their files opened with their metrics,
+    // and are written again with the others (an exemplar log used to give up at its first flush).
+    app.exemplars = false;
     await hitRoutes(app, 50);
+    app.exemplars = true;
     fs.rmSync(dir, { recursive: true });
-    const missing = /^pm2-prom-multiproc: (metric|sketch) file "[^"]+" cannot be created: no such file or directory \(ENOENT\)\. .* To fix: create the directory .* again \(mode 0700\)\.$/;
+    const missing = /^pm2-prom-multiproc: (metric|sketch|exemplar) file "[^"]+" cannot be created: no such file or directory \(ENOENT\)\. .* To fix: create the directory .* again \(mode 0700\)\.$/;
     await waitFor('a warning per file that it cannot be written again', () => (warnedFiles(app as MetricsApp, missing).length === allFilesOf(0).length ? true : undefined), 15_000);
     await hitRoutes(app, 50, 50);
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -103,6 +122,7 @@ describe('reliability: a replaced file or directory loses nothing', function () 
       throw new Error(`${error.message}; files: ${fs.readdirSync(dir).join(' ')}; stderr:\n${app?.child.stderr()}`);
     });
     assert.deepEqual(exposedSeries(dir), expected);
+    await exemplarsMerged(app, dir, 'every exemplar in the directory made again');
     assert.deepEqual(warnedFiles(app, REPLACED), allFilesOf(app.pid));
     assert.deepEqual(warnedFiles(app, missing), allFilesOf(app.pid));
   });
@@ -147,8 +167,10 @@ describe('reliability: configuration errors at construction, never at an update'
     it(`${backend} backend: after the directory is removed, a new label set is counted in memory and a new metric's constructor says what is wrong`, async () => {
       const metrics = makeMetricsDir();
       try {
-        metrics.actAs(5151, backend);
+        const store = metrics.actAs(5151, backend);
         const requests = new Counter({ name: 'gone_requests_total', help: 'Requests.', labelNames: ['route'], registers: [] });
+        // Its exemplar file opens with it, like every other file: a flush opens no file.
+        const jobs = new Counter({ name: 'gone_jobs_total', help: 'Jobs.', labelNames: ['route'], enableExemplars: true, registers: [] });
         // Their .sketch and .nhdb files open with them: a new label set opens no file.
         const latency = new Histogram({ name: 'gone_latency_seconds', help: 'Latency.', labelNames: ['route'], nativeHistogramBucketFactor: 1.1, registers: [] });
         const sizes = new Summary({ name: 'gone_size_bytes', help: 'Sizes.', labelNames: ['route'], registers: [] });
@@ -159,6 +181,12 @@ describe('reliability: configuration errors at construction, never at an update'
         latency.observe({ route: '/b' }, 0.5);
         latency.labels('/c').observe(2);
         sizes.observe({ route: '/b' }, 10);
+        jobs.inc({ labels: { route: '/b' }, value: 2, exemplarLabels: { traceId: 'after' } });
+        store.flushExemplars();
+        assert.deepEqual(
+          (await jobs.get()).values.map(({ labels, value, exemplar }) => [labels.route, value, exemplar?.labelSet]),
+          [['/b', 2, { traceId: 'after' }]],
+        );
         const native = (await latency.get()).nativeHistograms ?? [];
         assert.deepEqual(native.map((value) => [value.labels.route, value.count, value.sum]), [['/b', 1, 0.5], ['/c', 1, 2]]);
         const sizeValues = (await sizes.get()).values.map((value) => [value.metricName, value.labels.route, value.value]);
@@ -172,6 +200,10 @@ describe('reliability: configuration errors at construction, never at an update'
           ],
         );
         assert.throws(() => new Gauge({ name: 'gone_level', help: 'Level.', registers: [] }), {
+          message: `PROMETHEUS_MULTIPROC_DIR "${metrics.dir}": directory does not exist`,
+        });
+        // Its histogram_5151.db is open (the latency's): only its exemplar file is new.
+        assert.throws(() => new Histogram({ name: 'gone_job_seconds', help: 'Job time.', enableExemplars: true, registers: [] }), {
           message: `PROMETHEUS_MULTIPROC_DIR "${metrics.dir}": directory does not exist`,
         });
         assert.deepEqual(warnings, []);

@@ -159,7 +159,9 @@ describe('exemplar slots', () => {
         log.record(a, { traceId: 'one' }, 1, 10);
         log.record(a, { traceId: 'two' }, 2, 11);
         const filePath = path.join(dir, 'counter_4321.exemplars');
-        assert.equal(fs.existsSync(filePath), false, 'nothing is written before a flush');
+        const before = new ExemplarFileReader(filePath).read();
+        assert.ok(before.status === 'ok', 'the file is created with the log');
+        assert.equal(before.contents.count, 0, 'no exemplar is written before a flush');
         store.flushExemplars();
         log.record(b, { traceId: 'three' }, 3, 12);
         assert.deepEqual(log.latest(b), { labelSet: { traceId: 'three' }, value: 3, timestamp: 12 }, 'get() sees what is not flushed yet');

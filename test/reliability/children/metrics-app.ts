@@ -6,13 +6,19 @@
 //                          and one size observation (count and sum in summary_PID.db, the quantile
 //                          sketch in summary_PID.sketch), and the livesum gauge of routes seen :=
 //                          their number; a new R is a new series in each of those files
+//                          and app_jobs_total{route} += N, one app_job_seconds observation N
+//                          (buckets 1 and 10); with &trace=T each with the exemplar {traceId: T}
+//                          (counter_PID.exemplars, histogram_PID.exemplars)
+//   GET /exemplars         the exemplars of those two: get()'s as [series, `{traceId="T"} N`,
+//                          timestamp] rows (series as OpenMetrics names it, labels sorted), and
+//                          their registry's OpenMetrics scrape (the merged directory)
 //   GET /set?value=V       the `all` gauge app_temperature := V
 //   GET /chdir?to=DIR      process.chdir(DIR), then a gauge of a new mode (a file opened later)
 //   GET /values            get() of every metric, as this process sees them
 // Any error from the library answers 500 with its message: the tests require none. APP_CWD, when
 // set, is where the app starts (a relative PROMETHEUS_MULTIPROC_DIR is relative to it).
 import http from 'node:http';
-import { Counter, Gauge, Histogram, Summary } from '../../../src';
+import { Counter, Gauge, Histogram, Registry, Summary } from '../../../src';
 
 if (process.env.APP_CWD !== undefined) process.chdir(process.env.APP_CWD);
 
@@ -28,6 +34,17 @@ const size = new Summary<'route'>({ name: 'app_size_bytes', help: 'Sizes.', labe
 const routes = new Gauge({ name: 'app_routes', help: 'Routes seen.', multiprocessMode: 'livesum' });
 // Per pid (main's default for a gauge with no mode is livesum).
 const temperature = new Gauge({ name: 'app_temperature', help: 'Temperature.', multiprocessMode: 'all' });
+// Exemplars need an OpenMetrics registry; their metrics, and so their exemplar files, open at start.
+const exemplarRegistry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+const jobs = new Counter<'route'>({ name: 'app_jobs_total', help: 'Jobs.', labelNames: ['route'], enableExemplars: true, registers: [exemplarRegistry] });
+const jobSeconds = new Histogram<'route'>({
+  name: 'app_job_seconds',
+  help: 'Job time.',
+  labelNames: ['route'],
+  buckets: [1, 10],
+  enableExemplars: true,
+  registers: [exemplarRegistry],
+});
 let late: Gauge | undefined;
 const seen = new Set<string>();
 
@@ -43,10 +60,27 @@ async function values(): Promise<Record<string, unknown>> {
     latencyCount: await byLabel(latency, 'app_latency_seconds_count'),
     latencyNativeCount: Object.fromEntries(((await latency.get()).nativeHistograms ?? []).map((value) => [String(value.labels.route), value.count])),
     sizeSum: await byLabel(size, 'app_size_bytes_sum'),
+    jobs: await byLabel(jobs, 'app_jobs_total'),
+    jobSecondsCount: await byLabel(jobSeconds, 'app_job_seconds_count'),
     routes: (await routes.get()).values[0]?.value,
     temperature: (await temperature.get()).values[0]?.value,
     late: late === undefined ? undefined : (await late.get()).values[0]?.value,
   };
+}
+
+/** get()'s exemplars of the jobs metrics, in the words of an OpenMetrics line. */
+async function ownExemplars(): Promise<Array<[string, string, number]>> {
+  const text = (name: string, value: string | number): string => `${name}="${name === 'le' && Number.isInteger(value) ? `${value}.0` : value}"`;
+  const rows: Array<[string, string, number]> = [];
+  for (const metric of [jobs, jobSeconds]) {
+    for (const { metricName, labels, exemplar } of (await metric.get()).values) {
+      if (exemplar === undefined || exemplar === null) continue;
+      const series = `${metricName ?? metric.name}{${Object.entries(labels).map(([name, value]) => text(name, value)).sort().join(',')}}`;
+      const exemplarLabels = Object.entries(exemplar.labelSet).map(([name, value]) => text(name, value)).join(',');
+      rows.push([series, `{${exemplarLabels}} ${exemplar.value}`, exemplar.timestamp]);
+    }
+  }
+  return rows;
 }
 
 function handle(url: URL): unknown {
@@ -59,6 +93,11 @@ function handle(url: URL): unknown {
       size.observe({ route }, 10);
       seen.add(route);
       routes.set(seen.size);
+      const trace = url.searchParams.get('trace');
+      const n = Number(url.searchParams.get('n') ?? 1);
+      const exemplarLabels = trace === null ? undefined : { traceId: trace };
+      jobs.inc({ labels: { route }, value: n, exemplarLabels });
+      jobSeconds.observe({ labels: { route }, value: n, exemplarLabels });
       return { ok: true };
     }
     case '/set':
@@ -83,6 +122,13 @@ const server = http.createServer((request, response) => {
   try {
     if (url.pathname === '/values') {
       values().then((body) => reply(200, body), (error: Error) => reply(500, { error: error.message }));
+      return;
+    }
+    if (url.pathname === '/exemplars') {
+      Promise.all([ownExemplars(), exemplarRegistry.metrics()]).then(
+        ([own, scrape]) => reply(200, { own, scrape }),
+        (error: Error) => reply(500, { error: error.message }),
+      );
       return;
     }
     const body = handle(url);
