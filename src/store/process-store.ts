@@ -119,7 +119,10 @@ export class ProcessStore {
   exemplars(type: ExemplarFileType): ExemplarLog {
     let log = this.exemplarLogs.get(type);
     if (log === undefined) {
-      const file = this.dir === undefined ? undefined : this.fileNamed(exemplarFileNameFor(type, this.owner), EXEMPLAR_LAYOUT);
+      // Written through with pwrite even where the store maps its files: a slot is written at a
+      // flush, never on the hot path, and a mapped file that a third party truncates kills its
+      // writer with SIGBUS at the next store (a flush runs on a timer, in no call of the app's).
+      const file = this.dir === undefined ? undefined : this.fileNamed(exemplarFileNameFor(type, this.owner), EXEMPLAR_LAYOUT, 'pwrite');
       log = new ExemplarLog(file, `the ${type}s of ${this.owner}`);
       this.exemplarLogs.set(type, log);
       if (this.dir !== undefined) this.removeExitFlush ??= flushOnExit(() => this.flushExemplars());
@@ -132,11 +135,11 @@ export class ProcessStore {
     for (const log of this.exemplarLogs.values()) log.flush();
   }
 
-  private fileNamed(name: string, layout?: FileLayout): MetricFile {
+  private fileNamed(name: string, layout?: FileLayout, backend = this.backend): MetricFile {
     let file = this.files.get(name);
     if (file === undefined) {
       if (this.dir !== undefined && this.timer === undefined) this.startWriting(this.dir);
-      file = this.open(name, layout);
+      file = this.open(name, layout, backend);
       this.files.set(name, file);
     }
     return file;
@@ -153,11 +156,11 @@ export class ProcessStore {
     this.files.clear();
   }
 
-  private open(name: string, layout: FileLayout | undefined): MetricFile {
-    if (this.dir === undefined) return openWithBackend(this.backend, '', { fileMode: this.fileMode, beforeCreate: () => undefined }, layout);
+  private open(name: string, layout: FileLayout | undefined, backend: BackendKind): MetricFile {
+    if (this.dir === undefined) return openWithBackend(backend, '', { fileMode: this.fileMode, beforeCreate: () => undefined }, layout);
     try {
       const options = { fileMode: this.fileMode, beforeCreate: () => this.ensureOwnerRecord() };
-      return openWithBackend(this.backend, path.join(this.dir, name), options, layout);
+      return openWithBackend(backend, path.join(this.dir, name), options, layout);
     } catch (error) {
       // A directory removed or changed since: the same clear message as at the start.
       if (error instanceof MetricFileError) checkDirectory(this.dir);
