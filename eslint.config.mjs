@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'prebuilds/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'vendor/**', 'build/**', 'prebuilds/**', 'node_modules/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

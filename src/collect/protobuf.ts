@@ -12,13 +12,16 @@
 
 import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type * as Wire from '@bufbuild/protobuf/wire';
+import { isCount } from './native-merge';
 import type { MetricFamily, MetricType, NativeHistogram, Sample, SampleExemplar } from './types';
 import type { BucketSpan } from '../store';
 
-// Loaded at the first protobuf rendering, not by require('pm2-prom-multiproc'): an app that only
-// updates metrics never renders (bench/package.bench.ts measures the require time).
+// @bufbuild/protobuf's writer, bundled into vendor/ by the build (scripts/bundle-protobuf-wire.js:
+// the whole package would bring 2.9 MB into every app), the same path from src/ and dist/. Loaded
+// at the first protobuf rendering, not by require('pm2-prom-multiproc'): an app that only updates
+// metrics never renders (bench/package.bench.ts measures the require time).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferring the load is the point
-const wire = (): typeof Wire => require('@bufbuild/protobuf/wire') as typeof Wire;
+const wire = (): Pick<typeof Wire, 'BinaryWriter'> => require('../../vendor/protobuf-wire.js') as Pick<typeof Wire, 'BinaryWriter'>;
 const newWriter = (): BinaryWriter => new (wire().BinaryWriter)();
 
 // The protobuf wire types (the same numbers as the library's WireType; its enum would load it).
@@ -141,9 +144,12 @@ function parseBound(text: string | undefined): number {
 
 /**
  * The points of a histogram or summary family: one per label set (without `le`/`quantile`), in
- * the order the label sets first appear. For a histogram, the label sets that have no native
- * series come first: Prometheus 2.42 reads a whole family as classic or native after its first
- * series, and a classic one read as native would be a histogram without buckets.
+ * the order the label sets first appear. For a histogram, the label sets with a native series come
+ * first: Prometheus 2.42 reads a whole family as classic or native after its first metric, so one
+ * label set without native data in front (written before native buckets were turned on, or its
+ * native part waiting in a worker's memory on a full disk) would turn every native series of the
+ * family classic. Behind them, 2.42 reads such a label set as a native histogram with its count and
+ * sum and no buckets; later versions decide per metric and read it classic.
  */
 export function metricPoints(family: MetricFamily): MetricPoint[] {
   const histogram = family.type === 'histogram';
@@ -170,7 +176,7 @@ export function metricPoints(family: MetricFamily): MetricPoint[] {
   if (!histogram || family.nativeHistograms === undefined) return [...points.values()];
   for (const series of family.nativeHistograms) pointOf(series.labels).native = series.histogram;
   const all = [...points.values()];
-  return [...all.filter((point) => point.native === undefined), ...all.filter((point) => point.native !== undefined)];
+  return [...all.filter((point) => point.native !== undefined), ...all.filter((point) => point.native === undefined)];
 }
 
 function addBucket(point: MetricPoint, sample: Sample): void {
@@ -246,10 +252,6 @@ function writeFamily(writer: BinaryWriter, name: string, family: MetricFamily, p
     writer.join();
   }
   writer.join();
-}
-
-function isCount(value: number): boolean {
-  return Number.isSafeInteger(value) && value >= 0;
 }
 
 // A varint is the same bytes whether written as uint32 or uint64 (zigzag: sint32 or sint64) when

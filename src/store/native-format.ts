@@ -160,7 +160,7 @@ export class NativeSeriesLayout {
   readonly zeroPosition: number;
   /** Position of the sum, -1 until it is seen. */
   sumPosition = -1;
-  /** Changes whenever the counted buckets or the effective schema change. */
+  /** Changes whenever the counted entries (sum, buckets) or the effective schema change. */
   version = 0;
   private readonly bucketPositions: number[] = [];
   private readonly bucketSchemas: number[] = [];
@@ -194,6 +194,8 @@ export class NativeSeriesLayout {
       case 'sum':
         if (this.sumPosition >= 0) return `${this.described()} has a second sum entry (skipped)`;
         this.sumPosition = position;
+        // A merge plan made before the sum was seen has no place for it.
+        this.changed();
         return undefined;
       case 'bucket': {
         if (key.schema > this.initialSchema) return `${this.described()}: a bucket at schema ${key.schema}, above its initial ${this.initialSchema} (skipped)`;

@@ -131,7 +131,7 @@ describe('protobuf exposition', () => {
     assert.match(text, /^native_seconds_sum\{route="\/"\} 3$/m);
   });
 
-  it('puts a histogram family\'s label sets without native buckets first, and clamps classic buckets to the native count', () => {
+  it("puts a histogram family's native label sets first (Prometheus 2.42 reads a family by its first metric), and clamps classic buckets to the native count", () => {
     const families: MetricFamily[] = [
       {
         name: 'h',
@@ -156,9 +156,9 @@ describe('protobuf exposition', () => {
       },
     ];
     const [family] = decodeFamilies(renderProtobuf(families));
-    assert.deepEqual(family.metric.map(labelsOf), [{ a: '2' }, { a: '1' }]);
-    assert.equal(family.metric[1].histogram?.bucket[0].cumulative_count, 7, 'clamped to the native count');
-    assert.equal(family.metric[1].histogram?.sample_count, 7);
+    assert.deepEqual(family.metric.map(labelsOf), [{ a: '1' }, { a: '2' }]);
+    assert.equal(family.metric[0].histogram?.bucket[0].cumulative_count, 7, 'clamped to the native count');
+    assert.equal(family.metric[0].histogram?.sample_count, 7);
   });
 
   it('writes counts a damaged file holds as fractions in the float fields instead of failing', () => {

@@ -47,7 +47,10 @@ function importGraph(): { edges: Edge[]; packages: Edge[] } {
   for (const file of sourceFiles(SRC)) {
     const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
     for (const { fileName: specifier } of importedFiles) {
-      if (specifier.startsWith('.')) edges.push({ from: file, to: resolveRelative(file, specifier) });
+      const outside = path.relative(SRC, path.resolve(path.dirname(file), specifier)).startsWith('..');
+      // A built file outside src/ (vendor/, bundled by the build) counts as a package, by its path.
+      if (specifier.startsWith('.') && outside) packages.push({ from: file, to: path.relative(path.dirname(SRC), path.resolve(path.dirname(file), specifier)) });
+      else if (specifier.startsWith('.')) edges.push({ from: file, to: resolveRelative(file, specifier) });
       else packages.push({ from: file, to: specifier });
     }
   }
