@@ -6,7 +6,7 @@
 import { KeyIndex, MetricFileReader, NativeFileSeries } from '../store';
 import type { NativeKey, ReadBuffer } from '../store';
 import { exposedNames } from './merge';
-import { NativeGroup, NativeMerge, isCount, memberProblem, resolveNativeKey } from './native-merge';
+import { MAX_MEMBER_COUNT, NativeGroup, NativeMerge, isCount, memberProblem, resolveNativeKey } from './native-merge';
 import type { NativeMember, NativeSource } from './native-merge';
 import type { MetricFamily, NativeHistogramSeries } from './types';
 
@@ -132,15 +132,20 @@ export class NativeHistogramFiles {
     if (file.values.length < count) file.values = grown(file.values, count);
     if (file.targets.length < count) file.targets = grown(file.targets, count);
     // Copied now: the shared buffer holds this file's bytes only until the next file is read. Every
-    // value but a sum must be a count; only when one is not are the series looked at one by one.
+    // value but a sum must be a count, and no series may count more than MAX_MEMBER_COUNT (then
+    // neither does the file); only when either fails are the series looked at one by one.
     const { numbers, slots } = contents;
     const { values, sums } = file;
     let allCounts = true;
+    let fileTotal = 0;
     for (let position = 0; position < count; position++) {
       const value = numbers[slots[position]];
       values[position] = value;
-      if (sums[position] === 0 && !isCount(value)) allCounts = false;
+      if (sums[position] !== 0) continue;
+      if (isCount(value)) fileTotal += value;
+      else allCounts = false;
     }
+    if (fileTotal > MAX_MEMBER_COUNT) allCounts = false;
     let countProblem: string | undefined;
     for (const member of file.members) {
       const problem = allCounts ? undefined : memberProblem(member.layout, values);

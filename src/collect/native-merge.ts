@@ -38,14 +38,24 @@ export function resolveNativeKey(key: string): NativeKey | string {
   return parseNativeKey(key, (seriesKey) => checkedKey(seriesKey, NATIVE_RESERVED_LABELS));
 }
 
-/** Why a member's current values cannot be merged (a count that is no count), or undefined. */
+/**
+ * The most observations one process's series may count: 1,000,000 a second for 35 years. Past it a
+ * file is damaged or crafted, and merged with the others it could carry the series' merged count
+ * past 2^53, which would leave the series out for every process.
+ */
+export const MAX_MEMBER_COUNT = 2 ** 50;
+
+/** Why a member's current values cannot be merged (a count that is no count, or too many), or undefined. */
 export function memberProblem(layout: NativeSeriesLayout, values: Float64Array): string | undefined {
-  if (!isCount(values[layout.zeroPosition])) return `native histogram "${layout.metricName}": zero count ${values[layout.zeroPosition]} is not a count`;
+  let total = values[layout.zeroPosition];
+  if (!isCount(total)) return `native histogram "${layout.metricName}": zero count ${total} is not a count`;
   const { positions } = layout.countedBuckets();
   for (let i = 0; i < positions.length; i++) {
     const value = values[positions[i]];
     if (!isCount(value)) return `native histogram "${layout.metricName}": bucket count ${value} is not a count`;
+    total += value;
   }
+  if (total > MAX_MEMBER_COUNT) return `native histogram "${layout.metricName}": ${total} observations, more than any process counts (2^50)`;
   return undefined;
 }
 
