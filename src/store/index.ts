@@ -94,6 +94,7 @@ export {
   sketchValueOf,
 } from './sketch-format';
 export type { SketchArchiveRecord, SketchBlockData, SketchBlockView, SketchRecordHeader } from './sketch-format';
+export { SketchSum } from './sketch-quantiles';
 export { SeriesSketch, SnapshotSketch } from './sketch-writer';
 export type { SketchSeries, SketchWindows } from './sketch-writer';
 export { SketchFileReader } from './sketch-reader';
