@@ -1,8 +1,9 @@
 // Summary: prom-client's API over Python's entries in summary_OWNER.db (`_count`, then `_sum`, per
 // child, which Python's collector merges too) and, in multiprocess mode, a mergeable sketch of
 // each child's observations per age window in summary_OWNER.sketch, from which the collector
-// renders prom-client's percentiles of all processes' observations within 1%. In memory mode
-// quantiles come from prom-client's own sliding-window t-digest, as prom-client computes them.
+// renders prom-client's percentiles of all processes' observations within 1%, and get() this
+// process's own by the same rule. In memory mode quantiles come from prom-client's own
+// sliding-window t-digest, as prom-client computes them.
 import TimeWindowQuantiles from 'prom-client/lib/timeWindowQuantiles';
 import { FLAG_PRUNE_AGED_BUCKETS, MAX_SKETCH_BLOCKS, MAX_SKETCH_PERCENTILES, SeriesSketch } from '../store';
 import type { MetricFile, SketchWindows } from '../store';
@@ -117,11 +118,6 @@ export class SummaryChild<T extends string = string> implements MetricChild {
     });
   }
 
-  /** Whether this child keeps quantiles and its window holds no observation now. */
-  windowIsEmpty(): boolean {
-    return this.quantiles !== undefined && this.quantiles.size() === 0;
-  }
-
   zero(): void {
     this.file.set(this.countSlot, 0);
     this.file.set(this.sumSlot, 0);
@@ -129,15 +125,30 @@ export class SummaryChild<T extends string = string> implements MetricChild {
     this.sketch?.clear();
   }
 
-  /** prom-client's get() values of this child: quantiles (memory mode), _sum, _count. */
-  values(name: string, percentiles: readonly number[]): Array<MetricValue<T>> {
-    const values: Array<MetricValue<T>> = [];
+  /**
+   * The quantiles of this child's window now, in `percentiles` order (`ascending`: the same,
+   * sorted), or 'empty' when the window holds no observation; undefined when the child keeps no
+   * quantiles (its sketch file was full). In multiprocess mode they are this process's own, read
+   * from its sketch by the collector's rule.
+   */
+  quantilesNow(percentiles: readonly number[], ascending: readonly number[]): number[] | 'empty' | undefined {
     if (this.quantiles !== undefined) {
+      if (this.quantiles.size() === 0) return 'empty';
       this.quantiles.compress();
-      for (const quantile of percentiles) {
-        const value = this.quantiles.percentile(quantile);
-        values.push({ labels: { quantile, ...this.labels } as MetricValue<T>['labels'], value: value || 0 });
-      }
+      return percentiles.map((quantile) => this.quantiles?.percentile(quantile) || 0);
+    }
+    const values = this.sketch?.quantiles(ascending);
+    if (values === undefined) return this.sketch === undefined ? undefined : 'empty';
+    return percentiles.map((quantile) => values[ascending.indexOf(quantile)]);
+  }
+
+  /** prom-client's get() values of this child: its quantiles (0 each for an empty window), _sum, _count. */
+  values(name: string, percentiles: readonly number[], quantiles: number[] | 'empty' | undefined): Array<MetricValue<T>> {
+    const values: Array<MetricValue<T>> = [];
+    if (quantiles !== undefined) {
+      percentiles.forEach((quantile, i) => {
+        values.push({ labels: { quantile, ...this.labels } as MetricValue<T>['labels'], value: quantiles === 'empty' ? 0 : quantiles[i] });
+      });
     }
     values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.sumSlot), metricName: `${name}_sum` });
     values.push({ labels: { ...this.labels } as MetricValue<T>['labels'], value: this.file.get(this.countSlot), metricName: `${name}_count` });
@@ -148,6 +159,8 @@ export class SummaryChild<T extends string = string> implements MetricChild {
 export class Summary<T extends string = string> extends ObservedMetric<T, SummaryChild<T>> {
   readonly type = 'summary';
   readonly percentiles: readonly number[];
+  /** The percentiles in ascending order, as the sketch answers them. */
+  private readonly ascendingPercentiles: readonly number[];
   private readonly quantileOptions: QuantileOptions;
   private readonly pruneAgedBuckets: boolean;
   /** Multiprocess mode: how each child's sketch is windowed; undefined in memory mode. */
@@ -161,13 +174,14 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
     super('Summary', config, ['quantile']);
     this.quantileOptions = quantileOptions;
     this.percentiles = quantileOptions.percentiles;
+    this.ascendingPercentiles = [...quantileOptions.percentiles].sort((a, b) => a - b);
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
     this.windows = this.store.dir === undefined ? undefined : sketchWindows(this.name, quantileOptions, this.pruneAgedBuckets);
     this.sketchFile = this.windows === undefined ? undefined : this.store.sketchFile();
     this.finishConstruction('summary');
   }
 
-  /** Whether this process computes quantiles itself (memory mode); else the collector merges the sketches. */
+  /** Whether quantiles come from prom-client's t-digest (memory mode); else from the sketches. */
   get hasQuantiles(): boolean {
     return this.store.dir === undefined;
   }
@@ -196,11 +210,13 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
   }
 
   protected values(): Array<MetricValue<T>> {
-    if (this.pruneAgedBuckets) {
-      for (const child of [...this.children]) {
-        if (child !== this.unlabelled && child.windowIsEmpty()) this.forget(child);
-      }
+    const values: Array<MetricValue<T>> = [];
+    for (const child of [...this.children]) {
+      const quantiles = child.quantilesNow(this.percentiles, this.ascendingPercentiles);
+      // prom-client's pruneAgedBuckets: a child whose window is empty leaves get() (ours keeps the unlabelled one).
+      if (this.pruneAgedBuckets && quantiles === 'empty' && child !== this.unlabelled) this.forget(child);
+      else values.push(...child.values(this.name, this.percentiles, quantiles));
     }
-    return this.children.flatMap((child) => child.values(this.name, this.percentiles));
+    return values;
   }
 }

@@ -24,12 +24,14 @@ import {
   blockWords,
   emptyBlock,
   encodeRecordBody,
+  readBlock,
   readRecordHeader,
   sketchKeyOf,
   sketchSampleName,
   writeBlock,
 } from './sketch-format';
 import type { SketchBlockData, SketchRecordHeader } from './sketch-format';
+import { SketchSum } from './sketch-quantiles';
 
 const B = SKETCH_BINS;
 // Called on every observation: a module constant, as an imported binding may cost a call per use.
@@ -211,6 +213,21 @@ class WindowedRecord {
     return Math.max(0, key - offset);
   }
 
+  /**
+   * Adds to `sum` the blocks that count at `now`, read through the file's image (so a record that
+   * waits in memory for room on the disk answers too), checked as a scrape checks them.
+   */
+  addCounting(sum: SketchSum, sign: 0 | 1, now: number): void {
+    const words = new Float64Array(blockWords(B));
+    for (let index = 0; index < this.shape.windows; index++) {
+      const block = this.blocksAt + index * words.length;
+      for (let i = 0; i < words.length; i++) words[i] = this.file.get(block + i);
+      // This process is the only writer of its file: a block is never caught mid-change here.
+      const view = readBlock(words, 0, B, now, false);
+      if (typeof view === 'object') sum.add(sign, view, words);
+    }
+  }
+
   /** Empties every window (reset(), remove()): each block expires now and starts afresh when next used. */
   clear(): void {
     for (let index = 0; index < this.shape.windows; index++) {
@@ -288,6 +305,18 @@ export class SeriesSketch {
     } else {
       this.positive.addZero(this.window);
     }
+  }
+
+  /**
+   * The nearest-rank quantiles of this process's observations in the windows a scrape counts now,
+   * for ascending `percentiles` (the collector's rule, SketchSum); undefined when they hold none.
+   */
+  quantiles(percentiles: readonly number[]): number[] | undefined {
+    const sum = new SketchSum();
+    const now = this.clock();
+    this.positive.addCounting(sum, 0, now);
+    this.negative?.addCounting(sum, 1, now);
+    return sum.quantiles(percentiles);
   }
 
   /** Forgets this process's observations of the series (its windows expire at once). */

@@ -78,8 +78,9 @@ describe('Registry', () => {
           '# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 33\n' +
             `# HELP size Size.\n# TYPE size summary\n${quantiles}size_count{kind="a"} 1\nsize_sum{kind="a"} 4\n`,
         );
-        // get() is this process's values; quantiles are merged from every process's sketch file instead.
+        // get() is this process's values, its quantiles from its own sketch (one observation: each is it).
         assert.deepEqual((await summary.get()).values, [
+          ...[0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999].map((quantile) => ({ labels: { quantile, kind: 'a' }, value: 4 })),
           { labels: { kind: 'a' }, value: 4, metricName: 'size_sum' },
           { labels: { kind: 'a' }, value: 1, metricName: 'size_count' },
         ]);

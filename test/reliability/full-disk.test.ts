@@ -20,7 +20,10 @@ import { waitFor } from '../server/support';
 import { createApp, installPackageImage } from '../mirror/package-image';
 import { appExemplars, appValues, exposedExemplars, exposedSeries, hitRoutes, setTemperature, startMetricsApp, stopApp } from './metrics-app';
 import type { MetricsApp } from './metrics-app';
-import { makeTempDir, removeDir } from './support';
+import { makeTempDir, removeDir, startChild, waitForMessage } from './support';
+import { DirectoryCollector } from '../../src/collect';
+import { SKETCH_RELATIVE_ACCURACY } from '../../src/store';
+import { exactQuantile, observations } from '../support/distributions';
 
 // Room for every file once the filler goes: the summary's sketches alone take 8.3 KiB a series
 // (a 4 MiB file for the test's 350 routes).
@@ -184,6 +187,65 @@ describe('reliability: a full disk or a file size limit never reaches the app', 
         /cannot grow: file too large \(EFBIG\)\. New series/,
         "raise the process's file size limit (ulimit -f; LimitFSIZE= under systemd).",
       );
+    });
+  }
+
+  for (const backend of FILE_BACKENDS) {
+    it(`${backend} backend under ulimit -f: a summary's get() gives the quantiles of series whose sketches wait in memory, equal to the collector's once they join`, async () => {
+      const dir = fs.mkdtempSync(path.join(root, `summary-get-${backend}-`));
+      const [series, count, seed, percentiles] = [24, 2000, 31, [0, 0.01, 0.5, 0.9, 0.99, 1]];
+      // 64 KiB: the sketch file holds its first few records (8.3 KiB each); the others wait in memory.
+      const child = startChild('summary-get-app.ts', [String(series), String(count), String(seed), JSON.stringify(percentiles)], {
+        env: { PROMETHEUS_MULTIPROC_DIR: dir, PM2_PROM_MULTIPROC_BACKEND: backend },
+        fileSizeLimitKiB: 64,
+      });
+      type Report = { pid: number; values: Array<{ labels: Record<string, string | number>; value: number; metricName?: string }> };
+      const isReport = (message: unknown): message is Report => typeof message === 'object' && message !== null && 'values' in message;
+      const reportAfter = async (seen: number): Promise<Report> => {
+        if (seen > 0) child.process.kill('SIGUSR2');
+        return waitForMessage(child, (message): message is Report => isReport(message) && child.messages.indexOf(message) >= seen);
+      };
+      /** series -> quantile -> value, from get() or from a scrape of the directory. */
+      const quantilesOf = (samples: ReadonlyArray<{ labels: Record<string, string | number>; value: number }>): Map<string, Map<number, number>> => {
+        const bySeries = new Map<string, Map<number, number>>();
+        for (const { labels, value } of samples) {
+          if (labels.quantile === undefined) continue;
+          const quantiles = bySeries.get(String(labels.series)) ?? new Map<number, number>();
+          quantiles.set(Number(labels.quantile), value);
+          bySeries.set(String(labels.series), new Map([...quantiles].sort(([a], [b]) => a - b)));
+        }
+        return bySeries;
+      };
+      const scraped = (): Map<string, Map<number, number>> => {
+        const family = new DirectoryCollector(dir).collect().find((candidate) => candidate.name === 'held_seconds');
+        return quantilesOf((family?.samples ?? []).filter((sample) => sample.name === 'held_seconds'));
+      };
+      try {
+        const first = await reportAfter(0);
+        const own = quantilesOf(first.values.filter((value) => value.metricName === undefined));
+        assert.equal(own.size, series, 'every series has its quantiles in get()');
+        for (let i = 0; i < series; i++) {
+          const sorted = observations('lognormal', i, count, seed).sort((a, b) => a - b);
+          for (const q of percentiles) {
+            const value = own.get(`s${i}`)?.get(q) ?? NaN;
+            const exact = exactQuantile(sorted, q);
+            if (q === 0 || q === 1) assert.equal(value, exact, `s${i} q=${q}: the exact extreme`);
+            else assert.ok(Math.abs(value - exact) <= SKETCH_RELATIVE_ACCURACY * (1 + 1e-12) * exact, `s${i} q=${q}: ${value}, exact ${exact}`);
+          }
+        }
+        const inFile = scraped().size;
+        assert.ok(inFile < series / 2, `most sketch records wait in memory (${inFile} of ${series} in the file)`);
+
+        execFileSync('prlimit', ['--pid', String(first.pid), '--fsize=unlimited']);
+        await waitFor('every sketch record in the file once the limit is lifted', () => (scraped().size === series ? true : undefined), 20_000);
+        const again = await reportAfter(child.messages.length);
+        assert.deepEqual(quantilesOf(again.values), own, 'get() answers the same once the records joined the file');
+        assert.deepEqual(scraped(), own, "the collector renders get()'s quantiles of a directory only this process wrote");
+        assert.match(child.stderr(), /sketch file "[^"]+summary_\d+\.sketch" cannot grow: file too large \(EFBIG\)/);
+      } finally {
+        child.process.kill('SIGTERM');
+        await child.ended;
+      }
     });
   }
 

@@ -53,6 +53,8 @@ export class AppModel {
       sizeSum: perRoute(this.hits, 10),
       jobs: perRoute(this.requests),
       jobSecondsCount: perRoute(this.hits),
+      // Every observation is 10, so is every quantile (nearest rank, clamped into the exact min and max).
+      sizeQuantiles: Object.fromEntries([...this.hits.keys()].map((route) => [route, SUMMARY_QUANTILES.map(() => 10)])),
       routes: this.requests.size,
       temperature: this.temperature ?? 0,
     };

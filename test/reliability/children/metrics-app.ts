@@ -14,7 +14,8 @@
 //                          their registry's OpenMetrics scrape (the merged directory)
 //   GET /set?value=V       the `all` gauge app_temperature := V
 //   GET /chdir?to=DIR      process.chdir(DIR), then a gauge of a new mode (a file opened later)
-//   GET /values            get() of every metric, as this process sees them
+//   GET /values            get() of every metric, as this process sees them (the summary's
+//                          quantiles from its own sketch, series waiting in memory included)
 // Any error from the library answers 500 with its message: the tests require none. APP_CWD, when
 // set, is where the app starts (a relative PROMETHEUS_MULTIPROC_DIR is relative to it).
 import http from 'node:http';
@@ -48,6 +49,15 @@ const jobSeconds = new Histogram<'route'>({
 let late: Gauge | undefined;
 const seen = new Set<string>();
 
+/** Per route the summary's quantile values, in get()'s order. */
+async function quantilesByRoute(): Promise<Record<string, number[]>> {
+  const byRoute: Record<string, number[]> = {};
+  for (const value of (await size.get()).values) {
+    if (value.metricName === undefined) (byRoute[String(value.labels.route)] ??= []).push(value.value);
+  }
+  return byRoute;
+}
+
 async function values(): Promise<Record<string, unknown>> {
   const byLabel = async (metric: Counter<'route'> | Histogram<'route'> | Summary<'route'> | undefined, sample: string): Promise<Record<string, number>> =>
     Object.fromEntries(
@@ -62,6 +72,7 @@ async function values(): Promise<Record<string, unknown>> {
     sizeSum: await byLabel(size, 'app_size_bytes_sum'),
     jobs: await byLabel(jobs, 'app_jobs_total'),
     jobSecondsCount: await byLabel(jobSeconds, 'app_job_seconds_count'),
+    sizeQuantiles: await quantilesByRoute(),
     routes: (await routes.get()).values[0]?.value,
     temperature: (await temperature.get()).values[0]?.value,
     late: late === undefined ? undefined : (await late.get()).values[0]?.value,
