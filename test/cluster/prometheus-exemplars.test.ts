@@ -37,6 +37,8 @@ interface Latest {
 interface WorkerMessage {
   writes: Written[];
   latest?: Record<string, Latest>;
+  /** The answer to "pause": no write after those sent. */
+  paused?: boolean;
 }
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -104,6 +106,11 @@ for (const { format, flags, native } of SCRAPES) describe(`exemplars scraped in 
 
     await sleep((WRITE_SECONDS * 1000) / 3);
     const victim = workers[0];
+    // Every write it made reported first: a write between its last report and the kill would
+    // reach the file (flushed every 250 ms) unknown to this test.
+    const paused = new Promise<void>((resolve) => victim.on('message', (message: WorkerMessage) => (message.paused === true ? resolve() : undefined)));
+    victim.send('pause');
+    await paused;
     victim.kill('SIGKILL');
     await waitFor('the killed worker compacted into the archives', () => (fs.existsSync(path.join(dir, 'counter_archive.exemplars')) ? true : undefined));
     await sleep((WRITE_SECONDS * 2000) / 3);

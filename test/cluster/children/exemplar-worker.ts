@@ -1,8 +1,10 @@
 // A worker of the Prometheus exemplar test: counts requests and observes latencies with a fresh
 // trace id each, as an instrumented app does, in PROMETHEUS_MULTIPROC_DIR (with NATIVE=1, also a
 // native-only histogram). Every 100 ms it sends the parent what it wrote (trace id, series, value,
-// the wall clock just before and after the call); on "stop" it sends its own latest exemplar of
-// each series (get(): value and timestamp) and ends, its exit flush writing the last ones.
+// the wall clock just before and after the call); on "pause" it stops writing and sends the rest
+// (so that a SIGKILL after its "paused" loses no write the parent has not heard of); on "stop" it
+// sends its own latest exemplar of each series (get(): value and timestamp) and ends, its exit
+// flush writing the last ones.
 import { Counter, Histogram, Registry, register } from '../../../src/index';
 
 const ROUTES = ['/a', '/b'];
@@ -63,6 +65,13 @@ const reporter = setInterval(() => {
 }, 100);
 
 process.on('message', (message) => {
+  if (message === 'pause') {
+    clearInterval(writer);
+    clearInterval(reporter);
+    process.send?.({ writes: pending, paused: true });
+    pending = [];
+    return;
+  }
   if (message !== 'stop') return;
   clearInterval(writer);
   clearInterval(reporter);
