@@ -132,23 +132,24 @@ export class NativeHistogramFiles {
     if (file.values.length < count) file.values = grown(file.values, count);
     if (file.targets.length < count) file.targets = grown(file.targets, count);
     // Copied now: the shared buffer holds this file's bytes only until the next file is read. Every
-    // value but a sum must be a count, and no series may count more than MAX_MEMBER_COUNT (then
-    // neither does the file); only when either fails are the series looked at one by one.
+    // value but a sum must be a count, and no series may count more than MAX_MEMBER_COUNT (none
+    // does while the whole file counts no more); only when either fails are the series looked at
+    // one by one.
     const { numbers, slots } = contents;
     const { values, sums } = file;
-    let allCounts = true;
+    let allSound = true;
     let fileTotal = 0;
     for (let position = 0; position < count; position++) {
       const value = numbers[slots[position]];
       values[position] = value;
       if (sums[position] !== 0) continue;
       if (isCount(value)) fileTotal += value;
-      else allCounts = false;
+      else allSound = false;
     }
-    if (fileTotal > MAX_MEMBER_COUNT) allCounts = false;
+    if (fileTotal > MAX_MEMBER_COUNT) allSound = false;
     let countProblem: string | undefined;
     for (const member of file.members) {
-      const problem = allCounts ? undefined : memberProblem(member.layout, values);
+      const problem = allSound ? undefined : memberProblem(member.layout, values);
       member.usable = problem === undefined;
       countProblem ??= problem;
     }

@@ -27,8 +27,7 @@ export class AggregatorRegistry<ContentType extends RegistryContentType = Promet
    * nothing to merge.
    */
   async clusterMetrics(): Promise<RegistryOutput<ContentType>> {
-    const store = activeStore();
-    const dir = store?.dir;
+    const dir = activeStore()?.dir;
     if (dir === undefined) {
       throw new Error(
         'AggregatorRegistry.clusterMetrics(): PROMETHEUS_MULTIPROC_DIR is not set; set it for the primary and the ' +
@@ -38,8 +37,6 @@ export class AggregatorRegistry<ContentType extends RegistryContentType = Promet
     for (const pid of pidsOwningFiles(dir)) if (!isProcessAlive(pid)) markProcessDead(pid, dir);
     // This process's collect callbacks first, as prom-client's workers run theirs when asked.
     await refreshCollected();
-    // And its latest exemplars, as metrics() shows them, not those of the last flush.
-    store?.flushExemplars();
     return this.directoryMetrics(dir);
   }
 

@@ -231,24 +231,27 @@ export class Registry<ContentType extends RegistryContentType = PrometheusConten
    * default labels, whatever metrics are registered here (AggregatorRegistry.clusterMetrics()).
    */
   protected directoryMetrics(dir: string): RegistryOutput<ContentType> {
-    return this.render(this.collectorFor(dir).collect(), this.content);
+    return this.render(this.mergedDirectory(dir), this.content);
   }
 
   /** Families of `metrics`; in multiprocess mode merged from the directory (all of it on request). */
   private async families(metrics: RegisteredMetric[], wholeDirectory: boolean): Promise<MetricFamily[]> {
-    const store = activeStore();
-    const dir = store?.dir;
+    const dir = activeStore()?.dir;
     if (dir === undefined) return Promise.all(metrics.map(familyOf));
     const fixed = await Promise.all(metrics.filter((metric) => metric.fixedValues === true).map(familyOf));
     const inFiles = metrics.filter((metric) => metric.fixedValues !== true);
     if (inFiles.length === 0 && !wholeDirectory) return fixed;
     await Promise.all(inFiles.map((metric) => metric.runCollect?.()));
-    // This process's own scrape shows its latest exemplars, not those of the last flush.
-    store?.flushExemplars();
-    const merged = this.collectorFor(dir).collect();
+    const merged = this.mergedDirectory(dir);
     if (wholeDirectory) return [...merged, ...fixed];
     const wanted = new Set(inFiles.map((metric) => familyNameOf(metric.name, metric.type)));
     return [...merged.filter((family) => wanted.has(family.name)), ...fixed];
+  }
+
+  /** Every family of `dir` merged, with this process's latest exemplars, not those of the last flush. */
+  private mergedDirectory(dir: string): MetricFamily[] {
+    activeStore()?.flushExemplars();
+    return this.collectorFor(dir).collect();
   }
 
   private collectorFor(dir: string): DirectoryCollector {

@@ -47,11 +47,11 @@ function importGraph(): { edges: Edge[]; packages: Edge[] } {
   for (const file of sourceFiles(SRC)) {
     const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
     for (const { fileName: specifier } of importedFiles) {
-      const outside = path.relative(SRC, path.resolve(path.dirname(file), specifier)).startsWith('..');
+      const target = specifier.startsWith('.') ? path.resolve(path.dirname(file), specifier) : undefined;
+      if (target === undefined) packages.push({ from: file, to: specifier });
       // A built file outside src/ (vendor/, bundled by the build) counts as a package, by its path.
-      if (specifier.startsWith('.') && outside) packages.push({ from: file, to: path.relative(path.dirname(SRC), path.resolve(path.dirname(file), specifier)) });
-      else if (specifier.startsWith('.')) edges.push({ from: file, to: resolveRelative(file, specifier) });
-      else packages.push({ from: file, to: specifier });
+      else if (path.relative(SRC, target).startsWith('..')) packages.push({ from: file, to: path.relative(path.dirname(SRC), target) });
+      else edges.push({ from: file, to: resolveRelative(file, specifier) });
     }
   }
   return { edges, packages };
